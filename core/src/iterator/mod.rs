@@ -1,0 +1,66 @@
+//! Iterators over internal keys, and how they compose.
+//!
+//! Every source of entries — a memtable, a data block, an SSTable, a level — implements
+//! [`InternalIterator`]: a cursor over `(internal key, value)` pairs in internal-key order
+//! (see [`crate::key`]). A merging iterator combines several of them into one sorted stream,
+//! and the database iterator on top turns that stream into the user's view: one entry per
+//! user key, the newest visible at the read's sequence number, tombstones hidden.
+//! (The layering follows LevelDB's `table/iterator.h` and mini-lsm's iterator chapters.)
+
+use crate::error::Result;
+
+/// A cursor over `(internal key, value)` entries in internal-key order.
+///
+/// Positioning methods never fail directly: on an I/O or corruption error the iterator
+/// becomes invalid and [`status`](Self::status) returns the error. A caller that sees
+/// `valid() == false` must check `status()` to tell the end from a failure.
+pub trait InternalIterator: Send {
+    /// True if the cursor is on an entry.
+    fn valid(&self) -> bool;
+    /// Moves to the first entry.
+    fn seek_to_first(&mut self);
+    /// Moves to the last entry.
+    fn seek_to_last(&mut self);
+    /// Moves to the first entry whose internal key is `>= target` (an encoded internal key).
+    fn seek(&mut self, target: &[u8]);
+    /// Moves to the next entry. Requires `valid()`.
+    fn next(&mut self);
+    /// Moves to the previous entry. Requires `valid()`.
+    fn prev(&mut self);
+    /// The current entry's internal key. Requires `valid()`.
+    fn key(&self) -> &[u8];
+    /// The current entry's value. Requires `valid()`.
+    fn value(&self) -> &[u8];
+    /// `Ok` unless an error stopped the iteration.
+    fn status(&self) -> Result<()>;
+}
+
+impl<I: InternalIterator + ?Sized> InternalIterator for Box<I> {
+    fn valid(&self) -> bool {
+        (**self).valid()
+    }
+    fn seek_to_first(&mut self) {
+        (**self).seek_to_first()
+    }
+    fn seek_to_last(&mut self) {
+        (**self).seek_to_last()
+    }
+    fn seek(&mut self, target: &[u8]) {
+        (**self).seek(target)
+    }
+    fn next(&mut self) {
+        (**self).next()
+    }
+    fn prev(&mut self) {
+        (**self).prev()
+    }
+    fn key(&self) -> &[u8] {
+        (**self).key()
+    }
+    fn value(&self) -> &[u8] {
+        (**self).value()
+    }
+    fn status(&self) -> Result<()> {
+        (**self).status()
+    }
+}

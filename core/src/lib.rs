@@ -1,0 +1,25 @@
+//! # kevo
+//!
+//! An embedded, crash-safe LSM-tree key-value storage engine.
+
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod coding;
+pub mod compaction;
+mod db;
+pub mod error;
+pub mod filename;
+pub mod fs;
+pub mod iterator;
+pub mod key;
+pub mod manifest;
+pub mod memtable;
+pub mod options;
+pub mod sstable;
+pub mod wal;
+
+pub use batch::WriteBatch;
+pub use db::{Db, DbIterator, ReadOptions, Scan};
+pub use error::{Error, Result};
+pub use options::{Options, SyncMode, MAX_KEY_SIZE, MAX_VALUE_SIZE};
