@@ -84,6 +84,34 @@ impl Error {
         }
     }
 
+    /// An equal error (errors hold `io::Error`, which is not `Clone`): used where one failure
+    /// must be reported to several callers, such as every writer of a commit group.
+    pub fn duplicate(&self) -> Error {
+        match self {
+            Error::Io { context, source } => Error::Io {
+                context: context.clone(),
+                source: match source.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+            Error::Corruption {
+                file,
+                offset,
+                detail,
+            } => Error::Corruption {
+                file: file.clone(),
+                offset: *offset,
+                detail: detail.clone(),
+            },
+            Error::InvalidArgument(m) => Error::InvalidArgument(m.clone()),
+            Error::Locked(p) => Error::Locked(p.clone()),
+            Error::Closed => Error::Closed,
+            Error::NotFound(m) => Error::NotFound(m.clone()),
+            Error::Background(m) => Error::Background(m.clone()),
+        }
+    }
+
     /// True for [`Error::Corruption`].
     pub fn is_corruption(&self) -> bool {
         matches!(self, Error::Corruption { .. })

@@ -64,3 +64,9 @@ impl<I: InternalIterator + ?Sized> InternalIterator for Box<I> {
         (**self).status()
     }
 }
+
+mod db_iter;
+mod merging;
+
+pub use db_iter::DbIterator;
+pub use merging::MergingIterator;

@@ -1,1 +1,326 @@
-//! (to be written)
+//! The memtable: the in-memory, sorted buffer where every write lands first.
+//!
+//! A memtable is a concurrent skip list (crossbeam-skiplist, lock-free reads) of entries
+//! keyed by internal key (see [`crate::key`]), so one user key may appear several times, newest
+//! first. Writes are applied by one writer at a time (the write path serialises them through
+//! group commit); readers never block. Entries are never removed: when the memtable reaches
+//! [`Options::memtable_size`](crate::Options::memtable_size) it becomes *immutable* and a
+//! background thread flushes it to an L0 SSTable, after which it is dropped whole.
+//!
+//! Each entry is one allocation holding the internal key followed by the value.
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::Arc;
+
+use crossbeam_skiplist::map::Entry;
+use crossbeam_skiplist::SkipMap;
+
+use crate::error::Result;
+use crate::iterator::InternalIterator;
+use crate::key::{
+    append_internal_key, compare_internal_keys, parse_internal_key, seek_key, SequenceNumber,
+    ValueKind,
+};
+
+/// Rough per-entry bookkeeping cost in bytes (skip-list node, tower, allocation header), so
+/// that many tiny entries still fill a memtable.
+const ENTRY_OVERHEAD: usize = 48;
+
+/// An internal key as an unsized type with the internal-key order, so the skip list can be
+/// searched with a borrowed `&[u8]` without building an entry.
+#[repr(transparent)]
+#[derive(PartialEq, Eq)]
+struct IKey([u8]);
+
+impl IKey {
+    fn new(bytes: &[u8]) -> &IKey {
+        // SAFETY: IKey is repr(transparent) over [u8], so the layouts (and the fat pointer
+        // metadata) are identical; this is the same cast std uses for `Path` over `OsStr`.
+        unsafe { &*(bytes as *const [u8] as *const IKey) }
+    }
+}
+
+impl Ord for IKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare_internal_keys(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for IKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// One memtable entry: `internal key ++ value` in one buffer.
+struct MemEntry {
+    buf: Box<[u8]>,
+    key_len: usize,
+}
+
+impl MemEntry {
+    fn key(&self) -> &[u8] {
+        &self.buf[..self.key_len]
+    }
+    fn value(&self) -> &[u8] {
+        &self.buf[self.key_len..]
+    }
+}
+
+impl Borrow<IKey> for MemEntry {
+    fn borrow(&self) -> &IKey {
+        IKey::new(self.key())
+    }
+}
+
+impl PartialEq for MemEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for MemEntry {}
+impl Ord for MemEntry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare_internal_keys(self.key(), other.key())
+    }
+}
+impl PartialOrd for MemEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// What a memtable knows about a user key at a sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupResult {
+    /// The newest visible entry is a value.
+    Found(Vec<u8>),
+    /// The newest visible entry is a tombstone: the key is deleted, stop searching.
+    Deleted,
+    /// The memtable has no visible entry for the key: search older sources.
+    Absent,
+}
+
+/// A skip-list memtable. Shared as `Arc<MemTable>` between the write path, readers,
+/// iterators and the flush thread.
+pub struct MemTable {
+    map: SkipMap<MemEntry, ()>,
+    approximate_bytes: AtomicUsize,
+    /// Number of the WAL segment that holds this memtable's writes.
+    wal_number: u64,
+    largest_seq: AtomicU64,
+}
+
+impl std::fmt::Debug for MemTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemTable")
+            .field("entries", &self.len())
+            .field("approximate_bytes", &self.approximate_bytes())
+            .field("wal_number", &self.wal_number)
+            .finish()
+    }
+}
+
+impl MemTable {
+    /// An empty memtable whose writes are logged in WAL segment `wal_number`.
+    pub fn new(wal_number: u64) -> Self {
+        MemTable {
+            map: SkipMap::new(),
+            approximate_bytes: AtomicUsize::new(0),
+            wal_number,
+            largest_seq: AtomicU64::new(0),
+        }
+    }
+
+    /// The WAL segment holding this memtable's writes.
+    pub fn wal_number(&self) -> u64 {
+        self.wal_number
+    }
+
+    /// Adds an entry. Callers must serialise `add` (one writer at a time) and never add the
+    /// same `(user_key, seq)` twice.
+    pub fn add(&self, seq: SequenceNumber, kind: ValueKind, user_key: &[u8], value: &[u8]) {
+        let mut buf = Vec::with_capacity(user_key.len() + 8 + value.len());
+        append_internal_key(&mut buf, user_key, seq, kind as u8);
+        let key_len = buf.len();
+        buf.extend_from_slice(value);
+        let bytes = buf.len() + ENTRY_OVERHEAD;
+        self.map.insert(
+            MemEntry {
+                buf: buf.into_boxed_slice(),
+                key_len,
+            },
+            (),
+        );
+        self.approximate_bytes
+            .fetch_add(bytes, AtomicOrdering::Relaxed);
+        self.largest_seq.fetch_max(seq, AtomicOrdering::Relaxed);
+    }
+
+    /// The newest entry of `user_key` with sequence `<= seq`.
+    pub fn get(&self, user_key_wanted: &[u8], seq: SequenceNumber) -> LookupResult {
+        let target = seek_key(user_key_wanted, seq);
+        let Some(e) = self.map.lower_bound(Bound::Included(IKey::new(&target))) else {
+            return LookupResult::Absent;
+        };
+        let entry = e.key();
+        match parse_internal_key(entry.key()) {
+            Some(p) if p.user_key == user_key_wanted => match p.kind {
+                ValueKind::Put => LookupResult::Found(entry.value().to_vec()),
+                ValueKind::Delete => LookupResult::Deleted,
+            },
+            _ => LookupResult::Absent,
+        }
+    }
+
+    /// Bytes of keys, values and bookkeeping held (approximate, never decreases).
+    pub fn approximate_bytes(&self) -> usize {
+        self.approximate_bytes.load(AtomicOrdering::Relaxed)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True if no entry was added.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The largest sequence number added (0 if empty).
+    pub fn largest_seq(&self) -> SequenceNumber {
+        self.largest_seq.load(AtomicOrdering::Relaxed)
+    }
+
+    /// A cursor over every entry, keeping the memtable alive.
+    pub fn iter(self: &Arc<Self>) -> MemTableIterator {
+        MemTableIterator {
+            current: None,
+            _table: self.clone(),
+        }
+    }
+}
+
+/// An [`InternalIterator`] over a memtable. Holds an `Arc` of the memtable, so it may outlive
+/// every other handle to it.
+pub struct MemTableIterator {
+    // Declared before `_table` so it is dropped first: the entry points into the skip list
+    // that `_table` keeps alive.
+    current: Option<Entry<'static, MemEntry, ()>>,
+    _table: Arc<MemTable>,
+}
+
+/// Extends an entry's borrow of its memtable to `'static`.
+///
+/// SAFETY (of the callers): the entry must borrow the skip list of the `Arc<MemTable>` held in
+/// the same [`MemTableIterator`]. That Arc lives as long as the entry (field order drops
+/// `current` first), entries are never removed from a memtable, and the Arc's allocation never
+/// moves, so the extended borrow cannot dangle.
+unsafe fn extend(e: Entry<'_, MemEntry, ()>) -> Entry<'static, MemEntry, ()> {
+    std::mem::transmute::<Entry<'_, MemEntry, ()>, Entry<'static, MemEntry, ()>>(e)
+}
+
+impl InternalIterator for MemTableIterator {
+    fn valid(&self) -> bool {
+        self.current.is_some()
+    }
+    fn seek_to_first(&mut self) {
+        let e = self._table.map.front();
+        // SAFETY: `e` borrows `self._table`'s skip list; see `extend`.
+        self.current = e.map(|e| unsafe { extend(e) });
+    }
+    fn seek_to_last(&mut self) {
+        let e = self._table.map.back();
+        // SAFETY: `e` borrows `self._table`'s skip list; see `extend`.
+        self.current = e.map(|e| unsafe { extend(e) });
+    }
+    fn seek(&mut self, target: &[u8]) {
+        let e = self
+            ._table
+            .map
+            .lower_bound(Bound::Included(IKey::new(target)));
+        // SAFETY: `e` borrows `self._table`'s skip list; see `extend`.
+        self.current = e.map(|e| unsafe { extend(e) });
+    }
+    fn next(&mut self) {
+        let e = self.current.as_ref().and_then(|c| c.next());
+        // SAFETY: `e` borrows `self._table`'s skip list; see `extend`.
+        self.current = e.map(|e| unsafe { extend(e) });
+    }
+    fn prev(&mut self) {
+        let e = self.current.as_ref().and_then(|c| c.prev());
+        // SAFETY: `e` borrows `self._table`'s skip list; see `extend`.
+        self.current = e.map(|e| unsafe { extend(e) });
+    }
+    fn key(&self) -> &[u8] {
+        self.current.as_ref().expect("valid iterator").key().key()
+    }
+    fn value(&self) -> &[u8] {
+        self.current.as_ref().expect("valid iterator").key().value()
+    }
+    fn status(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::make_internal_key;
+
+    #[test]
+    fn get_sees_newest_visible_entry() {
+        let m = MemTable::new(1);
+        m.add(1, ValueKind::Put, b"a", b"v1");
+        m.add(3, ValueKind::Put, b"a", b"v3");
+        m.add(5, ValueKind::Delete, b"a", b"");
+        m.add(2, ValueKind::Put, b"b", b"");
+        assert_eq!(m.get(b"a", 0), LookupResult::Absent);
+        assert_eq!(m.get(b"a", 1), LookupResult::Found(b"v1".to_vec()));
+        assert_eq!(m.get(b"a", 4), LookupResult::Found(b"v3".to_vec()));
+        assert_eq!(m.get(b"a", 5), LookupResult::Deleted);
+        assert_eq!(m.get(b"b", 9), LookupResult::Found(vec![]));
+        assert_eq!(m.get(b"c", 9), LookupResult::Absent);
+        assert_eq!(m.get(b"", 9), LookupResult::Absent);
+        assert_eq!(m.largest_seq(), 5);
+        assert!(m.approximate_bytes() > 4 * ENTRY_OVERHEAD);
+    }
+
+    #[test]
+    fn iterator_walks_in_internal_order_both_ways() {
+        let m = Arc::new(MemTable::new(1));
+        m.add(1, ValueKind::Put, b"b", b"1");
+        m.add(2, ValueKind::Put, b"a", b"2");
+        m.add(3, ValueKind::Put, b"b", b"3");
+        let expected = vec![
+            make_internal_key(b"a", 2, ValueKind::Put),
+            make_internal_key(b"b", 3, ValueKind::Put),
+            make_internal_key(b"b", 1, ValueKind::Put),
+        ];
+        let mut it = m.iter();
+        let mut got = Vec::new();
+        it.seek_to_first();
+        while it.valid() {
+            got.push(it.key().to_vec());
+            it.next();
+        }
+        assert_eq!(got, expected);
+        let mut back = Vec::new();
+        it.seek_to_last();
+        while it.valid() {
+            back.push(it.key().to_vec());
+            it.prev();
+        }
+        back.reverse();
+        assert_eq!(back, expected);
+        it.seek(&seek_key(b"b", 2));
+        assert_eq!(it.value(), b"1");
+        drop(m); // the iterator keeps the memtable alive
+        it.seek_to_first();
+        assert_eq!(it.value(), b"2");
+    }
+}
