@@ -1,10 +1,10 @@
 //! [`TableIterator`]: the two-level iterator over a table (LevelDB's
 //! `table/two_level_iterator.cc`).
 //!
-//! The first level walks the in-memory index block; each index entry names a data block,
-//! which the second level reads (checksum verified) and walks. Moving past either end of a
-//! data block moves the index iterator and loads the neighbouring block. Only one data
-//! block is held at a time.
+//! The first level is a position in the table's in-memory [`TableIndex`](super::index);
+//! each index entry names a data block, which the second level reads (checksum verified) and
+//! walks with a [`BlockIter`]. Moving past either end of a data block moves the index
+//! position and loads the neighbouring block. Only one data block is held at a time.
 
 use std::sync::Arc;
 
@@ -24,8 +24,9 @@ use super::table::Table;
 /// nothing.
 pub struct TableIterator {
     table: Arc<Table>,
-    index: BlockIter,
-    /// The data block the index iterator points at, once loaded.
+    /// Position in the index; `index.len()` when past either end.
+    index_pos: usize,
+    /// The data block at `index_pos`, once loaded.
     data: Option<BlockIter>,
     data_handle: Option<BlockHandle>,
     err: Option<Error>,
@@ -42,10 +43,11 @@ impl std::fmt::Debug for TableIterator {
 }
 
 impl TableIterator {
-    pub(super) fn new(table: Arc<Table>, index: BlockIter) -> Self {
+    pub(super) fn new(table: Arc<Table>) -> Self {
+        let index_pos = table.index().len();
         TableIterator {
             table,
-            index,
+            index_pos,
             data: None,
             data_handle: None,
             err: None,
@@ -58,24 +60,25 @@ impl TableIterator {
         self.data_handle = None;
     }
 
-    /// Makes `data` iterate the block the index iterator points at, reusing the loaded
-    /// block if it is the same one.
+    fn index_valid(&self) -> bool {
+        self.index_pos < self.table.index().len()
+    }
+
+    /// Makes `data` iterate the block at `index_pos`, reusing the loaded block if it is the
+    /// same one.
     fn load_data_block(&mut self) {
-        if !self.index.valid() {
+        if !self.index_valid() {
             self.data = None;
             self.data_handle = None;
             return;
         }
-        let handle = match self.table.data_handle(self.index.value()) {
-            Ok(h) => h,
-            Err(e) => return self.fail(e),
-        };
+        let handle = self.table.index().handle(self.index_pos);
         if self.data.is_some() && self.data_handle == Some(handle) {
             return;
         }
-        match self.table.read_block(handle) {
+        match self.table.data_block(handle) {
             Ok(block) => {
-                self.data = Some(Arc::new(block).iter());
+                self.data = Some(block.iter());
                 self.data_handle = Some(handle);
             }
             Err(e) => self.fail(e),
@@ -98,11 +101,11 @@ impl TableIterator {
     /// Moves forward over blocks until the data iterator is on an entry or the index ends.
     fn skip_exhausted_forward(&mut self) {
         while !self.data_ready() {
-            if self.err.is_some() || !self.index.valid() {
+            if self.err.is_some() || !self.index_valid() {
                 self.data = None;
                 return;
             }
-            self.index.next();
+            self.index_pos += 1;
             self.load_data_block();
             if let Some(d) = &mut self.data {
                 d.seek_to_first();
@@ -113,11 +116,15 @@ impl TableIterator {
     /// Moves backward over blocks until the data iterator is on an entry or the index ends.
     fn skip_exhausted_backward(&mut self) {
         while !self.data_ready() {
-            if self.err.is_some() || !self.index.valid() {
+            if self.err.is_some() || !self.index_valid() {
                 self.data = None;
                 return;
             }
-            self.index.prev();
+            // Before the first block is as invalid as past the last one.
+            self.index_pos = self
+                .index_pos
+                .checked_sub(1)
+                .unwrap_or(self.table.index().len());
             self.load_data_block();
             if let Some(d) = &mut self.data {
                 d.seek_to_last();
@@ -135,7 +142,7 @@ impl InternalIterator for TableIterator {
         if self.err.is_some() {
             return;
         }
-        self.index.seek_to_first();
+        self.index_pos = 0;
         self.load_data_block();
         if let Some(d) = &mut self.data {
             d.seek_to_first();
@@ -147,7 +154,8 @@ impl InternalIterator for TableIterator {
         if self.err.is_some() {
             return;
         }
-        self.index.seek_to_last();
+        let n = self.table.index().len();
+        self.index_pos = n.checked_sub(1).unwrap_or(n);
         self.load_data_block();
         if let Some(d) = &mut self.data {
             d.seek_to_last();
@@ -159,7 +167,7 @@ impl InternalIterator for TableIterator {
         if self.err.is_some() {
             return;
         }
-        self.index.seek(target);
+        self.index_pos = self.table.index().seek(target);
         self.load_data_block();
         if let Some(d) = &mut self.data {
             d.seek(target);
@@ -209,7 +217,6 @@ impl InternalIterator for TableIterator {
         if let Some(e) = &self.err {
             return Err(clone_error(e));
         }
-        self.index.status()?;
         match &self.data {
             Some(d) => d.status(),
             None => Ok(()),

@@ -78,19 +78,40 @@
 //! # Reading, and what is checked
 //!
 //! [`Table::open`] reads the footer (length, magic, version, checksum, handles inside the
-//! file and laid out back to back), then the properties, filter and index blocks (each
-//! checksum-verified and decoded with bounds checks), and walks the index once: its keys
-//! must increase and its handles must tile the data region exactly. Data blocks are read and
-//! verified when a lookup or iterator reaches them. Every decoder validates lengths before
-//! slicing or allocating; any inconsistency is an
-//! [`Error::Corruption`] naming the file and the best-known
-//! offset, never a panic and never wrong data.
+//! file and laid out back to back), then the properties, filter and index blocks, each
+//! checksum-verified and decoded with bounds checks. The index is decoded into a
+//! [`TableIndex`], which checks that its keys increase and its handles tile the data region
+//! exactly. These three stay in memory. Data blocks are read and verified when a lookup or
+//! an iterator reaches them.
+//!
+//! Every decoder validates lengths before slicing or allocating. Any inconsistency is an
+//! [`Error::Corruption`] naming the file and the best-known offset, never a panic and never
+//! wrong data.
+//!
+//! A point lookup ([`Table::get`]) costs one filter probe, a binary search of the in-memory
+//! index, one read of a data block (plus its checksum), a binary search of the block's
+//! restart points and a scan of at most `block_restart_interval` entries.
+//!
+//! # Files
+//!
+//! | file | concept |
+//! |------|---------|
+//! | `format.rs` | block handles, block trailer, footer, magic, [`FORMAT_VERSION`] |
+//! | `block_builder.rs`, `block.rs` | the block format: [`BlockBuilder`], [`Block`], [`BlockIter`] |
+//! | `filter.rs` | the bloom filter: [`BloomFilterBuilder`], [`BloomFilter`] |
+//! | `properties.rs` | [`TableProperties`] and its encoding |
+//! | `separator.rs` | shortened index keys |
+//! | `builder.rs` | [`TableOptions`], [`TableBuilder`] |
+//! | `index.rs` | [`TableIndex`], the decoded index |
+//! | `table.rs` | [`Table`]: open, get, read_block |
+//! | `iter.rs` | [`TableIterator`], the two-level iterator |
 
 pub mod block;
 pub mod block_builder;
 mod builder;
 pub mod filter;
 pub mod format;
+mod index;
 mod iter;
 pub mod properties;
 pub mod separator;
@@ -104,6 +125,7 @@ pub use block_builder::BlockBuilder;
 pub use builder::{TableBuilder, TableOptions};
 pub use filter::{BloomFilter, BloomFilterBuilder};
 pub use format::{BlockHandle, Footer, FORMAT_VERSION};
+pub use index::TableIndex;
 pub use iter::TableIterator;
 pub use properties::TableProperties;
 pub use table::Table;

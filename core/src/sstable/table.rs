@@ -12,13 +12,14 @@ use crate::coding::get_fixed64;
 use crate::error::{Error, Result};
 use crate::fs::RandomAccessFile;
 use crate::iterator::InternalIterator;
-use crate::key::{compare_internal_keys, parse_internal_key, user_key, TRAILER_LEN};
+use crate::key::{parse_internal_key, user_key, TRAILER_LEN};
 
 use super::block::Block;
 use super::filter::BloomFilter;
 use super::format::{
     block_checksum, BlockHandle, Footer, BLOCK_TRAILER_LEN, COMPRESSION_NONE, FOOTER_LEN,
 };
+use super::index::TableIndex;
 use super::iter::TableIterator;
 use super::properties::TableProperties;
 
@@ -29,7 +30,7 @@ pub struct Table {
     /// Length of the file when it was opened.
     file_len: u64,
     footer: Footer,
-    index: Arc<Block>,
+    index: TableIndex,
     filter: BloomFilter,
     properties: TableProperties,
 }
@@ -101,74 +102,26 @@ impl Table {
         let filter = BloomFilter::new(read(filter_handle)?, file_name, filter_handle.offset)?;
         let file_name: Arc<str> = Arc::from(file_name);
         let index_handle = footer.index_handle;
-        let index = Block::new(
+        let index_block = Block::new(
             read(index_handle)?,
             Arc::clone(&file_name),
             index_handle.offset,
         )?;
-
-        let table = Table {
+        let index = TableIndex::decode(
+            &Arc::new(index_block),
+            properties.data_bytes,
+            properties.num_data_blocks,
+            &file_name,
+        )?;
+        Ok(Table {
             file,
             file_name,
             file_len,
             footer,
-            index: Arc::new(index),
+            index,
             filter,
             properties,
-        };
-        table.check_index()?;
-        Ok(table)
-    }
-
-    /// Walks the index once: its keys must increase and its handles must tile the data
-    /// region exactly, block after block. Later reads can then trust every data handle.
-    fn check_index(&self) -> Result<()> {
-        let index_offset = self.footer.index_handle.offset;
-        let mut it = self.index.iter();
-        let mut expected_offset = 0u64;
-        let mut blocks = 0u64;
-        let mut prev_key: Vec<u8> = Vec::new();
-        it.seek_to_first();
-        while it.valid() {
-            let bad = |detail: String| self.corruption(index_offset, detail);
-            let handle = BlockHandle::decode_varint(it.value())
-                .ok_or_else(|| bad(format!("index entry {blocks} has a malformed handle")))?;
-            if handle.offset != expected_offset {
-                return Err(bad(format!(
-                    "index entry {blocks} points at {}, expected {expected_offset}",
-                    handle.offset
-                )));
-            }
-            expected_offset = handle
-                .end_with_trailer()
-                .ok_or_else(|| bad(format!("index entry {blocks} overflows")))?;
-            let key = it.key();
-            if key.len() < TRAILER_LEN
-                || (blocks > 0 && compare_internal_keys(&prev_key, key).is_ge())
-            {
-                return Err(bad(format!(
-                    "index key {blocks} is malformed or out of order"
-                )));
-            }
-            prev_key.clear();
-            prev_key.extend_from_slice(key);
-            blocks += 1;
-            it.next();
-        }
-        it.status()?;
-        if expected_offset != self.properties.data_bytes
-            || blocks != self.properties.num_data_blocks
-        {
-            return Err(self.corruption(
-                index_offset,
-                format!(
-                    "index describes {blocks} blocks over {expected_offset} bytes, properties \
-                     say {} blocks over {} bytes",
-                    self.properties.num_data_blocks, self.properties.data_bytes
-                ),
-            ));
-        }
-        Ok(())
+        })
     }
 
     /// The table's statistics (`file_size`, `index_bytes` and `format_version` filled in
@@ -216,14 +169,12 @@ impl Table {
         if !self.filter.may_contain(target_user_key) {
             return Ok(None);
         }
-        let mut index = self.index.iter();
-        index.seek(seek_key);
-        if !index.valid() {
-            index.status()?;
+        let i = self.index.seek(seek_key);
+        if i == self.index.len() {
             return Ok(None);
         }
-        let handle = self.data_handle(index.value())?;
-        let block = Arc::new(self.read_block(handle)?);
+        let handle = self.index.handle(i);
+        let block = self.data_block(handle)?;
         let mut it = block.iter();
         it.seek(seek_key);
         if !it.valid() {
@@ -242,24 +193,23 @@ impl Table {
     /// An iterator over every entry, in internal-key order. It holds a clone of the `Arc`,
     /// so it is `'static`.
     pub fn iter(self: &Arc<Self>) -> TableIterator {
-        TableIterator::new(Arc::clone(self), self.index.iter())
+        TableIterator::new(Arc::clone(self))
     }
 
     /// Every index entry: the separator key and the handle of each data block, in order
     /// (for `kevo dump-sst`).
     ///
-    /// Errors: [`Error::Corruption`] if an entry does not decode (checked at open, so only
-    /// a bug reaches it).
+    /// Errors: none today (the index is decoded and validated at open); the `Result`
+    /// leaves room for an index that is loaded lazily.
     pub fn index_entries(&self) -> Result<Vec<(Vec<u8>, BlockHandle)>> {
-        let mut out = Vec::new();
-        let mut it = self.index.iter();
-        it.seek_to_first();
-        while it.valid() {
-            out.push((it.key().to_vec(), self.data_handle(it.value())?));
-            it.next();
-        }
-        it.status()?;
-        Ok(out)
+        Ok((0..self.index.len())
+            .map(|i| (self.index.key(i).to_vec(), self.index.handle(i)))
+            .collect())
+    }
+
+    /// The decoded index.
+    pub fn index(&self) -> &TableIndex {
+        &self.index
     }
 
     /// Reads, verifies and parses the block at `handle`. Each call reads the file; a block
@@ -273,22 +223,16 @@ impl Table {
         Block::new(contents, Arc::clone(&self.file_name), handle.offset)
     }
 
+    /// The data block at `handle`, shared. Lookups and iterators get their blocks here:
+    /// this is where a block cache plugs in.
+    pub(super) fn data_block(&self, handle: BlockHandle) -> Result<Arc<Block>> {
+        self.read_block(handle).map(Arc::new)
+    }
+
     /// The filter's size in bytes (bits and probe count; 0 when the table has no filter)
     /// and its number of probes (0 when none).
     pub fn filter_info(&self) -> (usize, u32) {
         (self.filter.size(), self.filter.probes())
-    }
-
-    /// Decodes an index entry's value into a handle that lies inside the data region.
-    pub(super) fn data_handle(&self, value: &[u8]) -> Result<BlockHandle> {
-        let data_end = self.properties.data_bytes;
-        match BlockHandle::decode_varint(value) {
-            Some(h) if matches!(h.end_with_trailer(), Some(end) if end <= data_end) => Ok(h),
-            _ => Err(self.corruption(
-                self.footer.index_handle.offset,
-                "index entry holds a malformed data block handle",
-            )),
-        }
     }
 
     pub(super) fn corruption(&self, offset: u64, detail: impl Into<String>) -> Error {

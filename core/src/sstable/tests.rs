@@ -711,3 +711,82 @@ proptest! {
         }
     }
 }
+
+/// Throughput of `Table::get` on a 1M-entry table in a real file (page cache warm), next to
+/// the raw `pread` of the same blocks for scale.
+/// Run with `cargo test --release -p kevo table_get_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark; run in release"]
+fn table_get_throughput() {
+    use crate::fs::OsFileSystem;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.sst");
+    let fs = OsFileSystem;
+    let n = 1_000_000u64;
+    let mut keys: Vec<Vec<u8>> = (0..n)
+        .map(|i| format!("key{:012}", i.wrapping_mul(0x9E37_79B9) % (n * 16)).into_bytes())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let mut b = TableBuilder::new(
+        TableOptions::default(),
+        fs.create(&path).unwrap(),
+        path.display().to_string(),
+    );
+    for (i, k) in keys.iter().enumerate() {
+        b.add(
+            &make_internal_key(k, i as u64 + 1, ValueKind::Put),
+            &[b'v'; 100],
+        )
+        .unwrap();
+    }
+    let p = b.finish().unwrap();
+    eprintln!("{} entries, {} bytes", p.num_entries, p.file_size);
+    let table = Table::open(fs.open(&path).unwrap(), "bench.sst").unwrap();
+    let lookups = 500_000u64;
+    let mut rng = 0x1234_5678_9abc_def0u64;
+    let mut next = move |bound: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % bound as u64) as usize
+    };
+
+    let file = fs.open(&path).unwrap();
+    let index = table.index_entries().unwrap();
+    let mut buf = vec![0u8; 8192];
+    let t = std::time::Instant::now();
+    for _ in 0..lookups {
+        let h = index[next(index.len())].1;
+        file.read_exact_at(h.offset, &mut buf[..h.size as usize + 9])
+            .unwrap();
+    }
+    eprintln!(
+        "{:.0} raw block preads/s",
+        lookups as f64 / t.elapsed().as_secs_f64()
+    );
+
+    let targets: Vec<Vec<u8>> = (0..lookups)
+        .map(|_| seek_key(&keys[next(keys.len())], MAX_SEQUENCE_NUMBER))
+        .collect();
+    let t = std::time::Instant::now();
+    for target in &targets {
+        assert!(table.get(target).unwrap().is_some());
+    }
+    eprintln!(
+        "{:.0} present gets/s",
+        lookups as f64 / t.elapsed().as_secs_f64()
+    );
+
+    let absent: Vec<Vec<u8>> = (0..lookups)
+        .map(|i| seek_key(format!("absent{i}").as_bytes(), MAX_SEQUENCE_NUMBER))
+        .collect();
+    let t = std::time::Instant::now();
+    for target in &absent {
+        assert!(table.get(target).unwrap().is_none());
+    }
+    eprintln!(
+        "{:.0} absent gets/s",
+        lookups as f64 / t.elapsed().as_secs_f64()
+    );
+}
