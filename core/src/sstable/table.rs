@@ -151,10 +151,14 @@ impl Table {
     /// newest entry of `k` with sequence `<= s`, a put or a tombstone.
     ///
     /// Returns `(internal key, value)`, or `None` if the filter rules the key out or no such
-    /// entry exists. Reads at most one data block: the index entry found for `seek_key` is
-    /// `>=` it, so earlier blocks hold only smaller keys; and if that block holds nothing
-    /// `>= seek_key`, its index key was shortened to a user key strictly below the next
-    /// block's, so the next block cannot start with `user_key(seek_key)` either.
+    /// entry exists.
+    ///
+    /// Reads one data block: the first block whose index key is `>= seek_key` (earlier
+    /// blocks hold only smaller keys). If that block holds nothing `>= seek_key`, the answer
+    /// could only be the first entry of the next block, and only if the index key has the
+    /// sought user key (the next block's keys are all greater than the index key). This
+    /// builder never writes such an index key — it uses the block's last key or a user key
+    /// strictly between two blocks — so the second read is for tables from other writers.
     ///
     /// Errors: [`Error::InvalidArgument`] if `seek_key` is shorter than an internal-key
     /// trailer; [`Error::Corruption`] or [`Error::Io`] from reading the data block.
@@ -169,25 +173,29 @@ impl Table {
         if !self.filter.may_contain(target_user_key) {
             return Ok(None);
         }
-        let i = self.index.seek(seek_key);
-        if i == self.index.len() {
-            return Ok(None);
-        }
-        let handle = self.index.handle(i);
-        let block = self.data_block(handle)?;
-        let mut it = block.iter();
-        it.seek(seek_key);
-        if !it.valid() {
+        let mut i = self.index.seek(seek_key);
+        while i < self.index.len() {
+            let handle = self.index.handle(i);
+            let block = self.data_block(handle)?;
+            let mut it = block.iter();
+            it.seek(seek_key);
+            if it.valid() {
+                if user_key(it.key()) != target_user_key {
+                    return Ok(None);
+                }
+                if parse_internal_key(it.key()).is_none() {
+                    let detail = "data block holds a malformed internal key";
+                    return Err(self.corruption(handle.offset, detail));
+                }
+                return Ok(Some((it.key().to_vec(), it.value().to_vec())));
+            }
             it.status()?;
-            return Ok(None);
+            if user_key(self.index.key(i)) != target_user_key {
+                break;
+            }
+            i += 1;
         }
-        if user_key(it.key()) != target_user_key {
-            return Ok(None);
-        }
-        if parse_internal_key(it.key()).is_none() {
-            return Err(self.corruption(handle.offset, "data block holds a malformed internal key"));
-        }
-        Ok(Some((it.key().to_vec(), it.value().to_vec())))
+        Ok(None)
     }
 
     /// An iterator over every entry, in internal-key order. It holds a clone of the `Arc`,

@@ -433,6 +433,81 @@ fn table_and_iterator_are_send_sync_static() {
     send_static::<BlockIter>();
 }
 
+/// An index from another writer may use separators that share the next block's user key;
+/// the format allows any key `>=` the block's keys and `<` the next block's. Rewrites the
+/// index of a table that way and checks every read still works (`get` must then look at the
+/// next block when the first one has nothing for the key).
+#[test]
+fn reads_work_with_separators_sharing_the_next_user_key() {
+    use crate::key::{append_internal_key, KIND_FOR_SEEK};
+    let fs = new_fs();
+    let input = entries(400);
+    build(&fs, "/sep.sst", opts(256, 4, 10), &input);
+    let bytes = fs.read_all(Path::new("/sep.sst")).unwrap();
+    let table = open(&fs, "/sep.sst").unwrap();
+    let index = table.index_entries().unwrap();
+    let first_keys: Vec<Vec<u8>> = index
+        .iter()
+        .map(|(_, h)| {
+            let block = Arc::new(table.read_block(*h).unwrap());
+            let mut it = block.iter();
+            it.seek_to_first();
+            it.key().to_vec()
+        })
+        .collect();
+
+    let mut b = block_builder::BlockBuilder::new(1);
+    let mut rewritten = 0;
+    for (i, (sep, h)) in index.iter().enumerate() {
+        let mut key = sep.clone();
+        if let Some(next) = first_keys.get(i + 1) {
+            if user_key(next) != user_key(sep) {
+                key.clear();
+                append_internal_key(&mut key, user_key(next), MAX_SEQUENCE_NUMBER, KIND_FOR_SEEK);
+                rewritten += 1;
+            }
+        }
+        let mut v = Vec::new();
+        h.encode_varint_to(&mut v);
+        b.add(&key, &v);
+    }
+    assert!(rewritten > 10);
+    let footer = *table.footer();
+    let contents = b.finish().to_vec();
+    let mut out = bytes[..footer.index_handle.offset as usize].to_vec();
+    out.extend_from_slice(&contents);
+    out.extend_from_slice(&format::block_trailer(&contents, 0));
+    let new_footer = Footer {
+        index_handle: BlockHandle::new(footer.index_handle.offset, contents.len() as u64),
+        ..footer
+    };
+    out.extend_from_slice(&new_footer.encode());
+
+    let table = open_bytes(out).unwrap();
+    assert_eq!(collect_forward(&table).unwrap(), input);
+    assert_eq!(collect_backward(&table).unwrap(), input);
+    for (k, v) in &input {
+        let p = parse_internal_key(k).unwrap();
+        let got = table.get(&seek_key(p.user_key, p.seq)).unwrap();
+        assert_eq!(got.as_ref(), Some(&(k.clone(), v.clone())));
+        let newest = table
+            .get(&seek_key(p.user_key, MAX_SEQUENCE_NUMBER))
+            .unwrap();
+        assert_eq!(
+            newest,
+            expected_get(&input, p.user_key, MAX_SEQUENCE_NUMBER)
+        );
+    }
+    for i in 0..400 {
+        assert_eq!(
+            table
+                .get(&seek_key(&absent_uk(i), MAX_SEQUENCE_NUMBER))
+                .unwrap(),
+            None
+        );
+    }
+}
+
 // ---- Footer errors ----------------------------------------------------------------------
 
 /// About 200 small entries (short values keep the every-byte tests quick), with deletions
