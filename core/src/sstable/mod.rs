@@ -1,1 +1,158 @@
-//! (to be written)
+//! SSTables: immutable sorted files of `(internal key, value)` entries.
+//!
+//! A flush writes the memtable into one table; a compaction merges tables into new ones.
+//! Once written, a table never changes. [`TableBuilder`] writes one, [`Table`] reads it.
+//!
+//! # File format
+//!
+//! The layout follows LevelDB's `doc/table_format.md`, with xxh64 checksums, a single
+//! whole-table bloom filter and a checksummed fixed-size footer. All integers are
+//! little-endian; `varint` is LEB128 as in [`crate::coding`].
+//!
+//! ```text
+//! table   = data block* | filter block | properties block | index block | footer
+//! block   = contents | trailer
+//! trailer = compression type: u8 | checksum: fixed64
+//! ```
+//!
+//! Every block carries a 9-byte trailer. The compression type is 0 (none); other values
+//! are reserved for lz4/zstd and a reader reports them as corruption. The checksum is xxh64
+//! (seed 0) of the contents followed by the type byte. Every byte of a table is thus covered
+//! by a checksum: a block's or the footer's.
+//!
+//! ## Data blocks
+//!
+//! The entries, sorted by [`compare_internal_keys`](crate::key::compare_internal_keys),
+//! split into blocks of about `block_size` bytes. Keys are full internal keys
+//! (`user_key ++ fixed64(seq << 8 | kind)`, see [`crate::key`]).
+//!
+//! ```text
+//! contents = entry* | restart: fixed32 * num_restarts | num_restarts: fixed32
+//! entry    = shared: varint32 | non_shared: varint32 | value_len: varint32
+//!            | key_delta: u8 * non_shared | value: u8 * value_len
+//! ```
+//!
+//! An entry's key is the first `shared` bytes of the previous key followed by `key_delta`
+//! (prefix compression). Every `block_restart_interval` entries is a *restart point*: an
+//! entry with `shared = 0` whose offset is listed in the restart array. A lookup
+//! binary-searches the restart points, then scans forward at most one interval. The first
+//! restart point is always offset 0; even an empty block has one. See [`block_builder`] and
+//! [`block`].
+//!
+//! ## Filter block
+//!
+//! One bloom filter over the distinct *user* keys of the whole table (not internal keys: a
+//! lookup wants a user key at any sequence number). `bits | k: u8`, about `bits_per_key`
+//! bits per key and `k` probes derived from one xxh64 per key by double hashing; see
+//! [`filter`]. With `bloom_bits_per_key == 0` the block's contents are empty and nothing is
+//! filtered.
+//!
+//! ## Properties block
+//!
+//! [`TableProperties`] as tagged varint / length-prefixed fields; see [`properties`].
+//!
+//! ## Index block
+//!
+//! Same format as a data block, with a restart point at every entry. One entry per data
+//! block, in order: the key is an internal key `>=` every key of that block and `<` every key
+//! of the next one (a shortened separator when one exists, see [`separator`]); the value is
+//! the block's handle:
+//!
+//! ```text
+//! block handle = offset: varint64 | size: varint64     (size excludes the trailer)
+//! ```
+//!
+//! ## Footer
+//!
+//! A fixed 68 bytes at the end of the file, so a reader finds it from the file length:
+//!
+//! ```text
+//! footer = index handle    (offset: fixed64 | size: fixed64)
+//!        | filter handle   (offset: fixed64 | size: fixed64)
+//!        | properties handle (offset: fixed64 | size: fixed64)
+//!        | format_version: fixed32          (FORMAT_VERSION = 1)
+//!        | checksum: fixed64                (xxh64, seed 0, of the 52 bytes above)
+//!        | magic: fixed64                   (the ASCII bytes "KEVO_SST")
+//! ```
+//!
+//! # Reading, and what is checked
+//!
+//! [`Table::open`] reads the footer (length, magic, version, checksum, handles inside the
+//! file and laid out back to back), then the properties, filter and index blocks, each
+//! checksum-verified and decoded with bounds checks. The index is decoded into a
+//! [`TableIndex`], which checks that its keys increase and its handles tile the data region
+//! exactly. These three stay in memory. Data blocks are read and verified when a lookup or
+//! an iterator reaches them.
+//!
+//! Every decoder validates lengths before slicing or allocating. Any inconsistency is an
+//! [`Error::Corruption`] naming the file and the best-known offset, never a panic and never
+//! wrong data.
+//!
+//! A point lookup ([`Table::get`]) costs one filter probe, a binary search of the in-memory
+//! index, one read of a data block (plus its checksum), a binary search of the block's
+//! restart points and a scan of at most `block_restart_interval` entries.
+//!
+//! # Files
+//!
+//! | file | concept |
+//! |------|---------|
+//! | `format.rs` | block handles, block trailer, footer, magic, [`FORMAT_VERSION`] |
+//! | `block_builder.rs`, `block.rs` | the block format: [`BlockBuilder`], [`Block`], [`BlockIter`] |
+//! | `filter.rs` | the bloom filter: [`BloomFilterBuilder`], [`BloomFilter`] |
+//! | `properties.rs` | [`TableProperties`] and its encoding |
+//! | `separator.rs` | shortened index keys |
+//! | `builder.rs` | [`TableOptions`], [`TableBuilder`] |
+//! | `index.rs` | [`TableIndex`], the decoded index |
+//! | `table.rs` | [`Table`]: open, get, read_block |
+//! | `iter.rs` | [`TableIterator`], the two-level iterator |
+
+pub mod block;
+pub mod block_builder;
+mod builder;
+pub mod filter;
+pub mod format;
+mod index;
+mod iter;
+pub mod properties;
+pub mod separator;
+mod table;
+
+#[cfg(test)]
+mod tests;
+
+pub use block::{Block, BlockIter};
+pub use block_builder::BlockBuilder;
+pub use builder::{TableBuilder, TableOptions};
+pub use filter::{BloomFilter, BloomFilterBuilder};
+pub use format::{BlockHandle, Footer, FORMAT_VERSION};
+pub use index::TableIndex;
+pub use iter::TableIterator;
+pub use properties::TableProperties;
+pub use table::Table;
+
+use crate::error::Error;
+
+/// A copy of `e` for reporting a stored (sticky) error again. [`Error`] is not `Clone`
+/// because `std::io::Error` is not; an I/O error is rebuilt from its OS code or its kind
+/// and message.
+pub(crate) fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Io { context, source } => {
+            let source = match source.raw_os_error() {
+                Some(code) => std::io::Error::from_raw_os_error(code),
+                None => std::io::Error::new(source.kind(), source.to_string()),
+            };
+            Error::io(context.clone(), source)
+        }
+        Error::Corruption {
+            file,
+            offset,
+            detail,
+        } => Error::corruption(file.clone(), *offset, detail.clone()),
+        Error::InvalidArgument(m) => Error::InvalidArgument(m.clone()),
+        Error::Locked(p) => Error::Locked(p.clone()),
+        Error::Closed => Error::Closed,
+        Error::NotFound(m) => Error::NotFound(m.clone()),
+        Error::Background(m) => Error::Background(m.clone()),
+    }
+}
