@@ -253,13 +253,30 @@ impl Row {
     }
 }
 
-pub const TABLE_HEADER: &str =
-    "workload           ops        ops/s      MB/s    p50 µs    p99 µs  notes";
+/// Column layout shared by the header and the rows.
+macro_rules! row_format {
+    () => {
+        "{:<11}{:>10} {:>12} {:>9} {:>9} {:>9}  {}"
+    };
+}
+
+pub fn table_header() -> String {
+    format!(
+        row_format!(),
+        "workload", "ops", "ops/s", "MB/s", "p50 µs", "p99 µs", "notes"
+    )
+}
 
 pub fn format_row(r: &Row) -> String {
     format!(
-        "{:<11}{:>10} {:>12.0} {:>9.1} {:>9.2} {:>9.2}  {}",
-        r.name, r.ops, r.ops_per_sec, r.mb_per_sec, r.p50_us, r.p99_us, r.note
+        row_format!(),
+        r.name,
+        r.ops,
+        format!("{:.0}", r.ops_per_sec),
+        format!("{:.1}", r.mb_per_sec),
+        format!("{:.2}", r.p50_us),
+        format!("{:.2}", r.p99_us),
+        r.note
     )
     .trim_end()
     .to_owned()
@@ -481,7 +498,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         dir.display(),
         if _temp.is_some() { " (temporary)" } else { "" }
     )?;
-    writeln!(out, "{TABLE_HEADER}")?;
+    writeln!(out, "{}", table_header())?;
     out.flush()?;
 
     let open = |fresh: bool| -> Result<Db> {
@@ -629,7 +646,19 @@ mod tests {
         assert!(line.starts_with("readrandom"), "{line}");
         assert!(line.ends_with("600 of 1000 found"), "{line}");
         let fill = Row::new(Workload::Fillseq, &s, Duration::from_secs(1), 1000);
-        assert!(!format_row(&fill).ends_with(' '));
+        let fill_line = format_row(&fill);
+        assert!(!fill_line.ends_with(' '));
+        // Columns line up with the header: each header word ends where its number ends.
+        let header = table_header();
+        for col in ["ops", "ops/s", "MB/s", "p50 µs", "p99 µs"] {
+            let end = header.find(col).unwrap() + col.len();
+            let end_chars = header[..end].chars().count();
+            let cell_end: String = fill_line.chars().take(end_chars).collect();
+            assert!(
+                cell_end.ends_with(|c: char| c.is_ascii_digit()),
+                "{col}:\n{header}\n{fill_line}"
+            );
+        }
     }
 
     #[test]
