@@ -72,7 +72,13 @@ class ConvertTest(unittest.TestCase):
 
     def test_main_writes_the_file(self):
         out = os.path.join(self.dir.name, "sub", "cities.jsonl")
-        self.assertEqual(g.main(["--data", self.data, out]), 0)
+        buf = io.StringIO()
+        old, sys.stdout = sys.stdout, buf
+        try:
+            self.assertEqual(g.main(["--data", self.data, out]), 0)
+        finally:
+            sys.stdout = old
+        self.assertIn("wrote 4 cities", buf.getvalue())
         with open(out, encoding="utf-8") as f:
             self.assertEqual(len(f.read().splitlines()), 4)
         self.assertFalse(os.path.exists(out + ".tmp"))

@@ -363,7 +363,13 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
         ),
     };
     let file = File::open(&args.file).with_context(|| format!("cannot open {name}"))?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read {name}"))?;
+    if meta.is_dir() {
+        bail!("{name} is a directory, not a file to import");
+    }
+    let total = meta.len();
     let mut src = open_source(args, format, file)?;
     let db = open_or_create(&args.db)?;
 

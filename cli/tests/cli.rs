@@ -116,6 +116,9 @@ fn import_errors_before_opening_the_database() {
     let r = kevo(["import", p(&db), p(&csv), "--key-column", "nope"]);
     assert_one_error(&r, 1, &format!("{}:1: key column \"nope\"", p(&csv)));
 
+    let r = kevo(["import", p(&db), p(t.path()), "--format", "jsonl"]);
+    assert_one_error(&r, 1, "is a directory");
+
     assert!(!db.exists(), "no database is created for a bad input");
 }
 
