@@ -1,1 +1,101 @@
-fn main() {}
+//! `kevo`: the command-line tool of the kevo storage engine.
+//!
+//! One module per command group: [`bench`] (db_bench workloads), [`import`] (JSON Lines /
+//! CSV / TSV bulk load), [`commands`] (get, put, delete, scan). Every error is reported as one
+//! line `error: ...` on stderr with exit code 1; usage errors are clap's (exit code 2).
+
+mod bench;
+mod commands;
+mod import;
+mod open;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// kevo: an embedded, crash-safe LSM-tree key-value store.
+#[derive(Parser, Debug)]
+#[command(name = "kevo", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run LevelDB db_bench-style workloads and print throughput and latency.
+    Bench(bench::BenchArgs),
+    /// Bulk-load a JSON Lines, CSV or TSV file (creates the database if missing).
+    Import(import::ImportArgs),
+    /// Print the value of KEY (exit code 1 if absent).
+    Get(commands::GetArgs),
+    /// Set KEY to VALUE.
+    Put(commands::PutArgs),
+    /// Delete KEY.
+    Delete(commands::DeleteArgs),
+    /// Print `key<TAB>value` lines of a key range or prefix, or their count.
+    Scan(commands::ScanArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Bench(args) => bench::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::Get(args) => commands::get(&args),
+        Command::Put(args) => commands::put(&args),
+        Command::Delete(args) => commands::delete(&args),
+        Command::Scan(args) => commands::scan(&args),
+    };
+    match result {
+        Ok(code) => code,
+        // `kevo scan DB | head`: the reader went away; that is not an error of ours.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` prints the context chain on one line: "outer: inner: root cause".
+            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Keeps an error on one line even if some message in the chain holds a newline.
+fn one_line(msg: &str) -> String {
+    msg.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn errors_are_one_line() {
+        assert_eq!(one_line("a\nb\r\n  c"), "a b c");
+        assert_eq!(one_line("plain"), "plain");
+    }
+
+    #[test]
+    fn broken_pipe_is_detected_through_context() {
+        let e = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
+        assert!(is_broken_pipe(&e));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+}

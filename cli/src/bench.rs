@@ -1,0 +1,696 @@
+//! `kevo bench`: LevelDB's db_bench workloads.
+//!
+//! - `fillseq`: `--num` puts in key order, into a fresh database.
+//! - `fillrandom`: `--num` puts of uniformly random keys in `[0, num)`, into a fresh database.
+//! - `overwrite`: `--num` puts of uniformly random keys over the existing database.
+//! - `readrandom`: `--num` gets of uniformly random keys in `[0, num)`; counts those found.
+//! - `readseq`: a full forward scan of the database (one per thread).
+//!
+//! As in db_bench, random keys are drawn with replacement, so after `fillrandom` about 63% of
+//! the key space exists and `readrandom` finds about that share. "Fresh" means the database
+//! directory is deleted and created again (db_bench's `DestroyDB`); kevo refuses to delete a
+//! directory that holds files that are not its own.
+//!
+//! Keys are the key number as zero-padded decimal (`%016d` for 16 bytes); values come from
+//! db_bench's generator scheme: random printable bytes, each 100-byte stretch built from 50
+//! random bytes repeated, so they compress to about half. With `--threads N` the `--num`
+//! operations are split between N threads (readseq: each thread scans everything).
+//!
+//! Every operation is timed with `Instant::now()` and recorded in an HDR histogram (3
+//! significant digits), which gives the p50/p99 latencies.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use kevo::{Db, Options, SyncMode};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{Rng, RngExt, SeedableRng};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Workload {
+    /// Puts in key order into a fresh database.
+    Fillseq,
+    /// Puts in random key order into a fresh database.
+    Fillrandom,
+    /// Puts of random existing keys.
+    Overwrite,
+    /// Gets of random keys; counts those found.
+    Readrandom,
+    /// A full forward scan.
+    Readseq,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Fillseq => "fillseq",
+            Workload::Fillrandom => "fillrandom",
+            Workload::Overwrite => "overwrite",
+            Workload::Readrandom => "readrandom",
+            Workload::Readseq => "readseq",
+        }
+    }
+
+    /// Starts from an empty database.
+    fn fresh(self) -> bool {
+        matches!(self, Workload::Fillseq | Workload::Fillrandom)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Database directory; deleted and created again by fillseq/fillrandom [default: a
+    /// temporary directory, removed at exit]
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Operations per workload (and the size of the key space).
+    #[arg(long, default_value_t = 1_000_000)]
+    num: u64,
+    /// Bytes per value.
+    #[arg(long, default_value_t = 100)]
+    value_size: usize,
+    /// Bytes per key (zero-padded decimal key numbers).
+    #[arg(long, default_value_t = 16)]
+    key_size: usize,
+    /// fsync every write before acknowledging it (SyncMode::Always).
+    #[arg(long)]
+    sync: bool,
+    /// Comma-separated workloads, run in this order.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "fillseq,fillrandom,overwrite,readrandom,readseq"
+    )]
+    benchmarks: Vec<Workload>,
+    /// Threads sharing each workload's operations.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: u64,
+    /// Seed of the random keys and values.
+    #[arg(long, default_value_t = 301)]
+    seed: u64,
+}
+
+/// Number of decimal digits of `n` (1 for 0).
+pub fn decimal_digits(mut n: u64) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+/// Writes `k` as zero-padded decimal filling `buf` (db_bench's `%016d` for 16 bytes). `buf`
+/// must hold at least [`decimal_digits`]`(k)` bytes; keys then sort like their numbers.
+pub fn fill_key(buf: &mut [u8], mut k: u64) {
+    for b in buf.iter_mut().rev() {
+        *b = b'0' + (k % 10) as u8;
+        k /= 10;
+    }
+    debug_assert_eq!(k, 0, "key number does not fit the key size");
+}
+
+/// db_bench's value generator: a pool of printable bytes, each 100-byte stretch made of 50
+/// random bytes written twice (compressible to about half). Shared read-only by the threads;
+/// each takes consecutive slices through its own [`ValueCursor`].
+pub struct ValueGen {
+    pool: Vec<u8>,
+}
+
+impl ValueGen {
+    pub fn new(rng: &mut impl Rng, value_size: usize) -> Self {
+        let len = (1 << 20).max(value_size).max(1);
+        let mut pool = Vec::with_capacity(len + 100);
+        while pool.len() < len {
+            let piece: Vec<u8> = (0..50).map(|_| rng.random_range(b' '..=b'~')).collect();
+            pool.extend_from_slice(&piece);
+            pool.extend_from_slice(&piece);
+        }
+        pool.truncate(len);
+        ValueGen { pool }
+    }
+
+    /// A cursor starting `offset` bytes into the pool.
+    pub fn cursor(&self, offset: usize) -> ValueCursor<'_> {
+        ValueCursor {
+            pool: &self.pool,
+            pos: offset % self.pool.len(),
+        }
+    }
+}
+
+/// Consecutive values from a [`ValueGen`]'s pool, wrapping around at its end.
+pub struct ValueCursor<'a> {
+    pool: &'a [u8],
+    pos: usize,
+}
+
+impl ValueCursor<'_> {
+    /// The next `len` bytes (`len` at most the pool size, which `ValueGen::new` ensures for
+    /// its `value_size`).
+    #[inline]
+    pub fn next(&mut self, len: usize) -> &[u8] {
+        if self.pos + len > self.pool.len() {
+            self.pos = 0;
+        }
+        let v = &self.pool[self.pos..self.pos + len];
+        self.pos += len;
+        v
+    }
+}
+
+/// Latencies up to 100 s in nanoseconds, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// What one workload (or one of its threads) did.
+pub struct Stats {
+    pub ops: u64,
+    /// Key + value bytes written or read.
+    pub bytes: u64,
+    /// readrandom: gets that found their key.
+    pub found: u64,
+    /// Per-operation latency in nanoseconds.
+    pub hist: Histogram<u64>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            ops: 0,
+            bytes: 0,
+            found: 0,
+            hist: new_histogram(),
+        }
+    }
+}
+
+impl Stats {
+    /// Records one operation of `bytes` that took `latency`.
+    #[inline]
+    pub fn record(&mut self, latency: Duration, bytes: usize) {
+        self.ops += 1;
+        self.bytes += bytes as u64;
+        self.hist
+            .saturating_record(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    pub fn merge(&mut self, other: &Stats) {
+        self.ops += other.ops;
+        self.bytes += other.bytes;
+        self.found += other.found;
+        self.hist
+            .add(&other.hist)
+            .expect("histograms of the same bounds");
+    }
+
+    /// The latency at `quantile` (0..=1) in microseconds; 0 with no operation.
+    pub fn latency_us(&self, quantile: f64) -> f64 {
+        if self.hist.is_empty() {
+            return 0.0;
+        }
+        self.hist.value_at_quantile(quantile) as f64 / 1000.0
+    }
+}
+
+/// One line of the result table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub name: &'static str,
+    pub ops: u64,
+    pub ops_per_sec: f64,
+    /// Megabytes (10^6 bytes) of keys and values per second.
+    pub mb_per_sec: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub note: String,
+}
+
+impl Row {
+    pub fn new(w: Workload, stats: &Stats, elapsed: Duration, requested: u64) -> Row {
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let note = match w {
+            Workload::Readrandom => format!("{} of {} found", stats.found, requested),
+            _ => String::new(),
+        };
+        Row {
+            name: w.name(),
+            ops: stats.ops,
+            ops_per_sec: stats.ops as f64 / secs,
+            mb_per_sec: stats.bytes as f64 / 1e6 / secs,
+            p50_us: stats.latency_us(0.50),
+            p99_us: stats.latency_us(0.99),
+            note,
+        }
+    }
+}
+
+/// Column layout shared by the header and the rows.
+macro_rules! row_format {
+    () => {
+        "{:<11}{:>10} {:>12} {:>9} {:>9} {:>9}  {}"
+    };
+}
+
+pub fn table_header() -> String {
+    format!(
+        row_format!(),
+        "workload", "ops", "ops/s", "MB/s", "p50 µs", "p99 µs", "notes"
+    )
+}
+
+pub fn format_row(r: &Row) -> String {
+    format!(
+        row_format!(),
+        r.name,
+        r.ops,
+        format!("{:.0}", r.ops_per_sec),
+        format!("{:.1}", r.mb_per_sec),
+        format!("{:.2}", r.p50_us),
+        format!("{:.2}", r.p99_us),
+        r.note
+    )
+    .trim_end()
+    .to_owned()
+}
+
+/// The share of `total` operations of thread `t` of `threads`: `(first, count)`.
+pub fn split(total: u64, threads: u64, t: u64) -> (u64, u64) {
+    let base = total / threads;
+    let extra = total % threads;
+    let count = base + u64::from(t < extra);
+    let first = t * base + t.min(extra);
+    (first, count)
+}
+
+/// Settings shared by every workload.
+struct Config {
+    num: u64,
+    key_size: usize,
+    value_size: usize,
+    threads: u64,
+    seed: u64,
+}
+
+/// Deletes `dir` for a fresh run, refusing if it holds anything that is not kevo's.
+fn wipe(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let name = entry.file_name();
+        let ours = name
+            .to_str()
+            .and_then(kevo::filename::parse_file_name)
+            .is_some();
+        if !ours || entry.file_type().map(|t| t.is_dir()).unwrap_or(true) {
+            bail!(
+                "refusing to delete {}: it holds {:?}, which is not a kevo file",
+                dir.display(),
+                name
+            );
+        }
+    }
+    std::fs::remove_dir_all(dir).with_context(|| format!("deleting {}", dir.display()))
+}
+
+/// Operations between progress-bar updates (keeps the bar off the measured path).
+const PROGRESS_EVERY: u64 = 1024;
+
+fn run_thread(
+    db: &Db,
+    w: Workload,
+    cfg: &Config,
+    t: u64,
+    pool: &ValueGen,
+    pb: &ProgressBar,
+) -> Result<Stats> {
+    let mut stats = Stats::default();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(
+        cfg.seed
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(((w as u64) << 32) | t),
+    );
+    let mut values = pool.cursor(t as usize * 7919 * cfg.value_size);
+    let mut key = vec![0u8; cfg.key_size];
+    let (first, count) = split(cfg.num, cfg.threads, t);
+    let mut since_progress = 0;
+    let mut tick = |n: u64| {
+        since_progress += n;
+        if since_progress >= PROGRESS_EVERY {
+            pb.inc(since_progress);
+            since_progress = 0;
+        }
+    };
+    match w {
+        Workload::Fillseq | Workload::Fillrandom | Workload::Overwrite => {
+            for i in first..first + count {
+                let k = if w == Workload::Fillseq {
+                    i
+                } else {
+                    rng.random_range(0..cfg.num)
+                };
+                fill_key(&mut key, k);
+                let value = values.next(cfg.value_size);
+                let start = Instant::now();
+                db.put(&key, value).context("put")?;
+                stats.record(start.elapsed(), key.len() + value.len());
+                tick(1);
+            }
+        }
+        Workload::Readrandom => {
+            for _ in 0..count {
+                fill_key(&mut key, rng.random_range(0..cfg.num));
+                let start = Instant::now();
+                let got = db.get(&key).context("get")?;
+                let latency = start.elapsed();
+                let bytes = match &got {
+                    Some(v) => {
+                        stats.found += 1;
+                        key.len() + v.len()
+                    }
+                    None => 0,
+                };
+                stats.record(latency, bytes);
+                tick(1);
+            }
+        }
+        Workload::Readseq => {
+            let mut scan = db.scan::<&[u8], _>(..).context("scan")?;
+            loop {
+                let start = Instant::now();
+                let item = scan.next();
+                let latency = start.elapsed();
+                match item {
+                    None => break,
+                    Some(entry) => {
+                        let (k, v) = entry.context("scan")?;
+                        stats.record(latency, k.len() + v.len());
+                        tick(1);
+                    }
+                }
+            }
+        }
+    }
+    tick(PROGRESS_EVERY);
+    Ok(stats)
+}
+
+fn run_workload(db: &Db, w: Workload, cfg: &Config, pool: &ValueGen) -> Result<Row> {
+    let expected = if w == Workload::Readseq {
+        cfg.num * cfg.threads
+    } else {
+        cfg.num
+    };
+    let pb = ProgressBar::new(expected).with_style(
+        ProgressStyle::with_template(
+            "{spinner} {prefix:<11} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} ({per_sec}, eta {eta})",
+        )
+        .expect("valid template"),
+    );
+    pb.set_prefix(w.name());
+    let started = Instant::now();
+    let results: Vec<Result<Stats>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..cfg.threads)
+            .map(|t| {
+                let pb = pb.clone();
+                s.spawn(move || run_thread(db, w, cfg, t, pool, &pb))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    pb.finish_and_clear();
+    let mut total = Stats::default();
+    for r in results {
+        total.merge(&r.with_context(|| w.name())?);
+    }
+    Ok(Row::new(w, &total, elapsed, cfg.num))
+}
+
+pub fn run(args: &BenchArgs) -> Result<ExitCode> {
+    if args.key_size == 0 || args.key_size > kevo::MAX_KEY_SIZE {
+        bail!("--key-size must be between 1 and {}", kevo::MAX_KEY_SIZE);
+    }
+    if args.num > 0 && decimal_digits(args.num - 1) > args.key_size {
+        bail!(
+            "--key-size {} is too small for {} distinct keys (needs {} digits)",
+            args.key_size,
+            args.num,
+            decimal_digits(args.num - 1)
+        );
+    }
+    if args.value_size > kevo::MAX_VALUE_SIZE {
+        bail!("--value-size must be at most {}", kevo::MAX_VALUE_SIZE);
+    }
+    let cfg = Config {
+        num: args.num,
+        key_size: args.key_size,
+        value_size: args.value_size,
+        threads: args.threads,
+        seed: args.seed,
+    };
+    let (dir, _temp) = match &args.db {
+        Some(d) => (d.clone(), None),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("kevo-bench-")
+                .tempdir()
+                .context("creating a temporary directory")?;
+            (t.path().join("db"), Some(t))
+        }
+    };
+    let options = Options::default().sync_mode(if args.sync {
+        SyncMode::Always
+    } else {
+        SyncMode::None
+    });
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
+    let pool = ValueGen::new(&mut rng, args.value_size);
+
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "kevo bench: {} ops per workload, keys {} B, values {} B, {} thread(s), sync: {}",
+        args.num,
+        args.key_size,
+        args.value_size,
+        args.threads,
+        if args.sync { "always" } else { "none" }
+    )?;
+    writeln!(
+        out,
+        "database: {}{}",
+        dir.display(),
+        if _temp.is_some() { " (temporary)" } else { "" }
+    )?;
+    writeln!(out, "{}", table_header())?;
+    out.flush()?;
+
+    let open = |fresh: bool| -> Result<Db> {
+        if fresh {
+            wipe(&dir)?;
+        }
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Db::open(&dir, options.clone())
+            .with_context(|| format!("cannot open database at {}", dir.display()))
+    };
+    let mut db: Option<Db> = None;
+    for &w in &args.benchmarks {
+        if w.fresh() {
+            if let Some(old) = db.take() {
+                old.close().context("closing the database")?;
+            }
+            db = Some(open(true)?);
+        } else if db.is_none() {
+            db = Some(open(false)?);
+        }
+        let row = run_workload(db.as_ref().expect("opened above"), w, &cfg, &pool)?;
+        writeln!(out, "{}", format_row(&row))?;
+        out.flush()?;
+    }
+    if let Some(db) = db {
+        db.close().context("closing the database")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_zero_padded_decimal_in_numeric_order() {
+        let mut k = [0u8; 16];
+        fill_key(&mut k, 42);
+        assert_eq!(&k, b"0000000000000042");
+        fill_key(&mut k, 0);
+        assert_eq!(&k, b"0000000000000000");
+        let mut prev = Vec::new();
+        for n in [0u64, 1, 9, 10, 99, 100, 12345, 999_999, 1_000_000] {
+            let mut k = vec![0u8; 8];
+            fill_key(&mut k, n);
+            assert_eq!(std::str::from_utf8(&k).unwrap().parse::<u64>().unwrap(), n);
+            assert!(k > prev, "{n}");
+            prev = k;
+        }
+        let mut k = [0u8; 20];
+        fill_key(&mut k, u64::MAX);
+        assert_eq!(&k, b"18446744073709551615");
+    }
+
+    #[test]
+    fn digit_counts() {
+        assert_eq!(decimal_digits(0), 1);
+        assert_eq!(decimal_digits(9), 1);
+        assert_eq!(decimal_digits(10), 2);
+        assert_eq!(decimal_digits(999_999), 6);
+        assert_eq!(decimal_digits(u64::MAX), 20);
+    }
+
+    #[test]
+    fn values_are_printable_sized_and_half_compressible() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let g = ValueGen::new(&mut rng, 100);
+        let mut c = g.cursor(0);
+        for _ in 0..30_000 {
+            let v = c.next(100);
+            assert_eq!(v.len(), 100);
+            assert!(v.iter().all(|b| (b' '..=b'~').contains(b)));
+        }
+        // Each 100-byte stretch of the pool is 50 bytes written twice.
+        assert_eq!(g.pool[..50], g.pool[50..100]);
+        // Same seed, same values.
+        let again = ValueGen::new(&mut Xoshiro256PlusPlus::seed_from_u64(1), 100);
+        assert_eq!(again.cursor(0).next(100), g.cursor(0).next(100));
+        // Cursors at other offsets give other values.
+        assert_ne!(g.cursor(7919 * 100).next(100), g.cursor(0).next(100));
+        // A value larger than the default pool still fits.
+        let big = ValueGen::new(&mut rng, 3 << 20);
+        assert_eq!(big.cursor(12345).next(3 << 20).len(), 3 << 20);
+        // Zero-size values are fine too.
+        assert!(ValueGen::new(&mut rng, 0).cursor(5).next(0).is_empty());
+    }
+
+    #[test]
+    fn split_covers_every_operation_once() {
+        for (total, threads) in [(10u64, 3u64), (1_000_000, 1), (5, 8), (0, 2)] {
+            let mut next = 0;
+            for t in 0..threads {
+                let (first, count) = split(total, threads, t);
+                assert_eq!(first, next);
+                next += count;
+            }
+            assert_eq!(next, total);
+        }
+    }
+
+    #[test]
+    fn stats_percentiles_and_merge() {
+        let mut a = Stats::default();
+        let mut b = Stats::default();
+        for us in 1..=500u64 {
+            a.record(Duration::from_micros(us), 116);
+        }
+        for us in 501..=1000u64 {
+            b.record(Duration::from_micros(us), 116);
+        }
+        b.found = 7;
+        a.merge(&b);
+        assert_eq!(a.ops, 1000);
+        assert_eq!(a.bytes, 116_000);
+        assert_eq!(a.found, 7);
+        let p50 = a.latency_us(0.5);
+        let p99 = a.latency_us(0.99);
+        assert!((p50 - 500.0).abs() <= 1.0, "p50 {p50}");
+        assert!((p99 - 990.0).abs() <= 1.0, "p99 {p99}");
+        assert_eq!(Stats::default().latency_us(0.5), 0.0);
+    }
+
+    #[test]
+    fn huge_latencies_saturate_instead_of_failing() {
+        let mut s = Stats::default();
+        s.record(Duration::from_secs(1_000_000), 1);
+        assert_eq!(s.ops, 1);
+        assert!(s.latency_us(0.5) >= 99_000_000.0);
+    }
+
+    #[test]
+    fn rows_compute_rates() {
+        let mut s = Stats::default();
+        for _ in 0..1000 {
+            s.record(Duration::from_micros(2), 116);
+        }
+        s.found = 600;
+        let r = Row::new(Workload::Readrandom, &s, Duration::from_millis(500), 1000);
+        assert_eq!(r.ops, 1000);
+        assert!((r.ops_per_sec - 2000.0).abs() < 1e-6);
+        assert!((r.mb_per_sec - 0.232).abs() < 1e-9);
+        assert!((r.p50_us - 2.0).abs() < 0.01);
+        assert_eq!(r.note, "600 of 1000 found");
+        let line = format_row(&r);
+        assert!(line.starts_with("readrandom"), "{line}");
+        assert!(line.ends_with("600 of 1000 found"), "{line}");
+        let fill = Row::new(Workload::Fillseq, &s, Duration::from_secs(1), 1000);
+        let fill_line = format_row(&fill);
+        assert!(!fill_line.ends_with(' '));
+        // Columns line up with the header: each header word ends where its number ends.
+        let header = table_header();
+        for col in ["ops", "ops/s", "MB/s", "p50 µs", "p99 µs"] {
+            let end = header.find(col).unwrap() + col.len();
+            let end_chars = header[..end].chars().count();
+            let cell_end: String = fill_line.chars().take(end_chars).collect();
+            assert!(
+                cell_end.ends_with(|c: char| c.is_ascii_digit()),
+                "{col}:\n{header}\n{fill_line}"
+            );
+        }
+    }
+
+    #[test]
+    fn wipe_deletes_only_kevo_directories() {
+        let t = tempfile::tempdir().unwrap();
+        let db = t.path().join("db");
+        std::fs::create_dir(&db).unwrap();
+        for f in [
+            "CURRENT",
+            "LOCK",
+            "MANIFEST-000002",
+            "000003.log",
+            "000004.sst",
+        ] {
+            std::fs::write(db.join(f), b"x").unwrap();
+        }
+        wipe(&db).unwrap();
+        assert!(!db.exists());
+        wipe(&db).unwrap(); // missing is fine
+
+        let other = t.path().join("home");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("thesis.tex"), b"precious").unwrap();
+        let e = wipe(&other).unwrap_err();
+        assert!(format!("{e:#}").contains("refusing to delete"), "{e:#}");
+        assert!(other.join("thesis.tex").exists());
+    }
+
+    #[test]
+    fn workload_names_match_clap() {
+        for w in Workload::value_variants() {
+            assert_eq!(w.to_possible_value().unwrap().get_name(), w.name());
+        }
+    }
+}

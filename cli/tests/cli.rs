@@ -1,0 +1,348 @@
+//! End-to-end tests of the `kevo` binary.
+//!
+//! The tests that open a database need the engine; the others check argument handling and
+//! error reporting, which happen before any database is opened.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn kevo<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = Command::new(env!("CARGO_BIN_EXE_kevo"))
+        .args(args)
+        .output()
+        .expect("run kevo");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs kevo and expects success.
+fn ok<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let r = kevo(args);
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    r.stdout
+}
+
+/// Checks `r` failed with exactly one `error: ` line on stderr containing `needle`.
+fn assert_one_error(r: &Run, code: i32, needle: &str) {
+    assert_eq!(r.code, code, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr: {}", r.stderr);
+    assert!(lines[0].starts_with("error: "), "stderr: {}", r.stderr);
+    assert!(lines[0].contains(needle), "stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "stderr: {}", r.stderr);
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
+
+// --- No engine needed -------------------------------------------------------------------
+
+#[test]
+fn missing_database_is_one_clear_error() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("nope");
+    let db = p(&db);
+    let want = format!("no database at {db}");
+    assert_one_error(&kevo(["get", db, "k"]), 1, &want);
+    assert_one_error(&kevo(["put", db, "k", "v"]), 1, &want);
+    assert_one_error(&kevo(["delete", db, "k"]), 1, &want);
+    assert_one_error(&kevo(["scan", db, "--count"]), 1, &want);
+    assert!(!Path::new(db).exists(), "must not create the directory");
+}
+
+#[test]
+fn directory_without_database_is_an_error() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("notes.txt"), "hi").unwrap();
+    let r = kevo(["get", p(t.path()), "k"]);
+    assert_one_error(&r, 1, "no database at");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        kevo(["scan", "db", "--prefix", "a", "--start", "b"]).code,
+        2
+    );
+    assert_eq!(kevo(["bench", "--benchmarks", "fillseq,bogus"]).code, 2);
+    assert_eq!(kevo(["bench", "--threads", "0"]).code, 2);
+    assert_eq!(kevo(["import", "db", "f.jsonl", "--batch", "0"]).code, 2);
+    assert_eq!(kevo(["get", "db"]).code, 2);
+    assert_eq!(kevo(["frobnicate"]).code, 2);
+    assert_eq!(kevo(["--help"]).code, 0);
+}
+
+#[test]
+fn bad_hex_is_one_error() {
+    let t = tempfile::tempdir().unwrap();
+    let r = kevo(["get", p(t.path()), "zz", "--hex"]);
+    assert_one_error(&r, 1, "not valid hex");
+}
+
+#[test]
+fn import_errors_before_opening_the_database() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("db");
+
+    let r = kevo(["import", p(&db), p(&t.path().join("missing.jsonl"))]);
+    assert_one_error(&r, 1, "cannot open");
+
+    let txt = t.path().join("data.txt");
+    std::fs::write(&txt, "x").unwrap();
+    let r = kevo(["import", p(&db), p(&txt)]);
+    assert_one_error(&r, 1, "--format");
+
+    let csv = t.path().join("data.csv");
+    std::fs::write(&csv, "id,name\n1,a\n").unwrap();
+    let r = kevo(["import", p(&db), p(&csv), "--key-column", "nope"]);
+    assert_one_error(&r, 1, &format!("{}:1: key column \"nope\"", p(&csv)));
+
+    let r = kevo(["import", p(&db), p(t.path()), "--format", "jsonl"]);
+    assert_one_error(&r, 1, "is a directory");
+
+    assert!(!db.exists(), "no database is created for a bad input");
+}
+
+#[test]
+fn bench_refuses_to_delete_a_foreign_directory() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("thesis.tex"), "precious").unwrap();
+    let r = kevo([
+        "bench",
+        "--db",
+        p(t.path()),
+        "--num",
+        "10",
+        "--benchmarks",
+        "fillseq",
+    ]);
+    assert_one_error(&r, 1, "refusing to delete");
+    assert!(t.path().join("thesis.tex").exists());
+}
+
+#[test]
+fn bench_rejects_a_key_size_too_small_for_num() {
+    let r = kevo(["bench", "--num", "1000", "--key-size", "2"]);
+    assert_one_error(&r, 1, "--key-size 2 is too small");
+}
+
+// --- Engine needed ----------------------------------------------------------------------
+
+/// A database with a few keys, created by `import` (the only command that creates one).
+fn seeded_db(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("db");
+    let f = dir.join("seed.jsonl");
+    std::fs::write(
+        &f,
+        concat!(
+            r#"{"key":"fruit/apple","value":"red"}"#,
+            "\n",
+            r#"{"key":"fruit/banana","value":"yellow"}"#,
+            "\n",
+            r#"{"key":"veg/carrot","value":{"color":"orange","n":3}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = ok(["import", p(&db), p(&f)]);
+    assert!(out.contains("imported 3 records"), "{out}");
+    db
+}
+
+#[test]
+fn put_get_delete_scan_round_trip() {
+    let t = tempfile::tempdir().unwrap();
+    let db = seeded_db(t.path());
+    let db = p(&db);
+
+    assert_eq!(ok(["get", db, "fruit/apple"]), "red\n");
+    assert_eq!(
+        ok(["get", db, "veg/carrot"]),
+        "{\"color\":\"orange\",\"n\":3}\n"
+    );
+
+    ok(["put", db, "fruit/cherry", "dark\tred"]);
+    assert_eq!(ok(["get", db, "fruit/cherry"]), "dark\tred\n");
+    assert_eq!(
+        ok(["get", db, "66727569742f636865727279", "--hex"]),
+        "6461726b09726564\n"
+    );
+    ok(["put", db, "00ff", "0102", "--hex"]);
+    assert_eq!(ok(["get", db, "00ff", "--hex"]), "0102\n");
+
+    assert_eq!(
+        ok(["scan", db, "--prefix", "fruit/"]),
+        "fruit/apple\tred\nfruit/banana\tyellow\nfruit/cherry\tdark\\tred\n"
+    );
+    assert_eq!(ok(["scan", db, "--prefix", "fruit/", "--count"]), "3\n");
+    assert_eq!(
+        ok(["scan", db, "--start", "fruit/b", "--end", "veg/"]),
+        "fruit/banana\tyellow\nfruit/cherry\tdark\\tred\n"
+    );
+    assert_eq!(
+        ok(["scan", db, "--start", "fruit/", "--limit", "1"]),
+        "fruit/apple\tred\n"
+    );
+    assert_eq!(ok(["scan", db, "--count"]), "5\n");
+    assert!(ok(["scan", db]).starts_with("\\x00\\xff\t\\x01\\x02\n"));
+    assert!(ok(["scan", db, "--hex", "--limit", "1"]).starts_with("00ff\t0102\n"));
+
+    ok(["delete", db, "fruit/apple"]);
+    let r = kevo(["get", db, "fruit/apple"]);
+    assert_one_error(&r, 1, "not found");
+    assert_eq!(r.stdout, "");
+    assert_eq!(ok(["scan", db, "--prefix", "fruit/", "--count"]), "2\n");
+}
+
+#[test]
+fn import_stops_at_a_malformed_line_keeping_the_records_before_it() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("db");
+    let f = t.path().join("cities.jsonl");
+    std::fs::write(
+        &f,
+        concat!(
+            r#"{"key":"FR/Paris/2988507","value":{"name":"Paris"}}"#,
+            "\n",
+            r#"{"key":"NZ/Auckland/2193733","value":{"name":"Auckland"}}"#,
+            "\n",
+            r#"{"key":"XX/Broken/1","value":{"name":"#,
+            "\n",
+            r#"{"key":"ZZ/After/2","value":"never"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    // --batch 1000: the two good records are still in the unwritten batch when line 3 fails.
+    let r = kevo(["import", p(&db), p(&f)]);
+    assert_one_error(&r, 1, &format!("{}:3: invalid JSON", p(&f)));
+    assert_eq!(
+        ok(["get", p(&db), "FR/Paris/2988507"]),
+        "{\"name\":\"Paris\"}\n"
+    );
+    assert_eq!(
+        ok(["get", p(&db), "NZ/Auckland/2193733"]),
+        "{\"name\":\"Auckland\"}\n"
+    );
+    assert_eq!(ok(["scan", p(&db), "--count"]), "2\n");
+
+    // With --batch 1 the records were written one by one; the result is the same.
+    let db1 = t.path().join("db1");
+    let r = kevo(["import", p(&db1), p(&f), "--batch", "1"]);
+    assert_one_error(&r, 1, ":3:");
+    assert_eq!(ok(["scan", p(&db1), "--count"]), "2\n");
+}
+
+#[test]
+fn import_missing_key_field_names_the_line() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("db");
+    let f = t.path().join("d.ndjson");
+    std::fs::write(
+        &f,
+        "{\"key\":\"a\",\"value\":1}\n\n{\"id\":\"b\",\"value\":2}\n",
+    )
+    .unwrap();
+    let r = kevo(["import", p(&db), p(&f)]);
+    assert_one_error(&r, 1, &format!("{}:3: missing key field \"key\"", p(&f)));
+    assert_eq!(ok(["get", p(&db), "a"]), "1\n");
+}
+
+#[test]
+fn import_csv_and_tsv() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("db");
+    let csv = t.path().join("c.csv");
+    std::fs::write(
+        &csv,
+        "id,name,pop\nc1,\"Washington, D.C.\",689545\nc2,Paris,2138551\n",
+    )
+    .unwrap();
+    let out = ok(["import", p(&db), p(&csv)]);
+    assert!(out.contains("imported 2 records"), "{out}");
+    assert_eq!(
+        ok(["get", p(&db), "c1"]),
+        "{\"id\":\"c1\",\"name\":\"Washington, D.C.\",\"pop\":\"689545\"}\n"
+    );
+
+    let tsv = t.path().join("t.tsv");
+    std::fs::write(&tsv, "name\tpop\nt/Lyon\t522250\n").unwrap();
+    ok([
+        "import",
+        p(&db),
+        p(&tsv),
+        "--key-column",
+        "name",
+        "--value-column",
+        "2",
+    ]);
+    assert_eq!(ok(["get", p(&db), "t/Lyon"]), "522250\n");
+
+    let bad = t.path().join("bad.csv");
+    std::fs::write(&bad, "k,v\nx1,1\nx2,2,extra\n").unwrap();
+    let r = kevo(["import", p(&db), p(&bad)]);
+    assert_one_error(&r, 1, &format!("{}:3: expected 2 fields", p(&bad)));
+    assert_eq!(ok(["get", p(&db), "x1",]), "{\"k\":\"x1\",\"v\":\"1\"}\n");
+}
+
+#[test]
+fn bench_runs_every_workload() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("bench");
+    let out = ok([
+        "bench",
+        "--db",
+        p(&db),
+        "--num",
+        "2000",
+        "--threads",
+        "2",
+        "--benchmarks",
+        "fillrandom,fillseq,overwrite,readrandom,readseq",
+    ]);
+    for w in [
+        "fillrandom",
+        "fillseq",
+        "overwrite",
+        "readrandom",
+        "readseq",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(w)),
+            "no {w} row in:\n{out}"
+        );
+    }
+    // After fillseq every key exists.
+    assert!(out.contains("2000 of 2000 found"), "{out}");
+    let readseq = out.lines().find(|l| l.starts_with("readseq")).unwrap();
+    let ops: u64 = readseq.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(ops, 2 * 2000, "each thread scans all 2000 keys:\n{out}");
+
+    // Without --db: a temporary directory, removed afterwards.
+    let out = ok(["bench", "--num", "100", "--benchmarks", "fillseq,readseq"]);
+    let tmp = out
+        .lines()
+        .find_map(|l| l.strip_prefix("database: "))
+        .and_then(|l| l.strip_suffix(" (temporary)"))
+        .expect("temporary database line");
+    assert!(!Path::new(tmp).exists(), "{tmp} left behind");
+}
