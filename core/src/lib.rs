@@ -6,7 +6,7 @@
 
 pub mod batch;
 pub mod coding;
-pub mod compaction;
+pub(crate) mod compaction;
 mod db;
 pub mod error;
 pub mod filename;
@@ -17,9 +17,11 @@ pub mod manifest;
 pub mod memtable;
 pub mod options;
 pub mod sstable;
+mod table_cache;
 pub mod wal;
 
 pub use batch::WriteBatch;
-pub use db::{Db, DbIterator, ReadOptions, Scan};
+pub use db::{Db, ReadOptions, Scan};
 pub use error::{Error, Result};
+pub use iterator::DbIterator;
 pub use options::{Options, SyncMode, MAX_KEY_SIZE, MAX_VALUE_SIZE};

@@ -76,12 +76,19 @@ struct State {
     locks: HashSet<PathBuf>,
     ops: u64,
     fault: Option<Fault>,
+    /// Bumped by every crash; handles of an older generation belong to the "dead process".
+    generation: u64,
 }
 
 /// An in-memory [`FileSystem`]. Cloning it gives another handle to the same files.
+///
+/// A handle belongs to one "machine life": after [`crash`](Self::crash), every operation
+/// through an older handle (or a file opened through one) fails with `EIO`, as the process
+/// that held it is gone; use the handle `crash` returns.
 #[derive(Debug, Clone, Default)]
 pub struct MemFileSystem {
     state: Arc<Mutex<State>>,
+    generation: u64,
 }
 
 impl MemFileSystem {
@@ -114,10 +121,16 @@ impl MemFileSystem {
         self.state.lock().fault = None;
     }
 
-    /// Simulates a power loss (see [`CrashMode`]). Locks are released, as the process holding
-    /// them is gone; handles still open keep working on the state left behind, so drop them.
-    pub fn crash(&self, mode: CrashMode) {
+    /// Simulates a power loss (see [`CrashMode`]) and returns the handle for the machine's
+    /// next life. Locks are released; every older handle, and every file opened through one,
+    /// fails from now on with `EIO`, so a database still open on it can change nothing.
+    pub fn crash(&self, mode: CrashMode) -> MemFileSystem {
         let mut s = self.state.lock();
+        s.generation += 1;
+        let next_life = MemFileSystem {
+            state: self.state.clone(),
+            generation: s.generation,
+        };
         let mut rng = mode.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let mut next = move || {
             rng ^= rng << 13;
@@ -146,6 +159,45 @@ impl MemFileSystem {
         }
         s.locks.clear();
         s.fault = None;
+        next_life
+    }
+
+    /// An independent copy of the whole file system as it is now (files, synced lengths,
+    /// directories; no locks, no faults). Tests use it to try many damages on one image.
+    pub fn fork(&self) -> MemFileSystem {
+        let s = self.state.lock();
+        let copy = |f: &FileRef| -> FileRef {
+            let f = f.lock();
+            Arc::new(Mutex::new(MemFile {
+                data: f.data.clone(),
+                synced_len: f.synced_len,
+            }))
+        };
+        let mut copies: HashMap<*const Mutex<MemFile>, FileRef> = HashMap::new();
+        let mut map = |m: &HashMap<PathBuf, FileRef>| -> HashMap<PathBuf, FileRef> {
+            m.iter()
+                .map(|(p, f)| {
+                    (
+                        p.clone(),
+                        copies
+                            .entry(Arc::as_ptr(f))
+                            .or_insert_with(|| copy(f))
+                            .clone(),
+                    )
+                })
+                .collect()
+        };
+        let live = map(&s.live);
+        let durable = map(&s.durable);
+        MemFileSystem {
+            state: Arc::new(Mutex::new(State {
+                live,
+                durable,
+                dirs: s.dirs.clone(),
+                ..State::default()
+            })),
+            generation: 0,
+        }
     }
 
     /// Overwrites bytes of a file in place (for corruption tests). Errors if the file does not
@@ -184,10 +236,19 @@ impl MemFileSystem {
 
     /// Counts one mutating operation and returns the injected error if it is due.
     fn op(&self, what: &str, path: &Path) -> Result<()> {
-        Self::op_locked(&mut self.state.lock(), what, path)
+        self.op_locked(&mut self.state.lock(), what, path)
     }
 
-    fn op_locked(s: &mut State, what: &str, path: &Path) -> Result<()> {
+    fn op_locked(&self, s: &mut State, what: &str, path: &Path) -> Result<()> {
+        if self.generation != s.generation {
+            return Err(Error::io(
+                format!(
+                    "{what} {} (the simulated machine lost power)",
+                    path.display()
+                ),
+                std::io::Error::from_raw_os_error(libc::EIO),
+            ));
+        }
         let n = s.ops;
         s.ops += 1;
         if let Some(f) = &s.fault {
@@ -272,13 +333,18 @@ impl RandomAccessFile for MemReadable {
 struct MemLock {
     state: Arc<Mutex<State>>,
     path: PathBuf,
+    generation: u64,
 }
 
 impl FileLock for MemLock {}
 
 impl Drop for MemLock {
     fn drop(&mut self) {
-        self.state.lock().locks.remove(&self.path);
+        let mut s = self.state.lock();
+        // A lock of a crashed generation was already released by the crash.
+        if s.generation == self.generation {
+            s.locks.remove(&self.path);
+        }
     }
 }
 
@@ -298,7 +364,7 @@ impl FileSystem for MemFileSystem {
 
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
         let mut s = self.state.lock();
-        Self::op_locked(&mut s, "create", path)?;
+        self.op_locked(&mut s, "create", path)?;
         if !s.dirs.contains(&parent(path)) {
             return Err(Error::NotFound(format!("directory of {}", path.display())));
         }
@@ -338,7 +404,7 @@ impl FileSystem for MemFileSystem {
 
     fn remove(&self, path: &Path) -> Result<()> {
         let mut s = self.state.lock();
-        Self::op_locked(&mut s, "remove", path)?;
+        self.op_locked(&mut s, "remove", path)?;
         s.live
             .remove(path)
             .map(|_| ())
@@ -347,7 +413,7 @@ impl FileSystem for MemFileSystem {
 
     fn rename(&self, from: &Path, to: &Path) -> Result<()> {
         let mut s = self.state.lock();
-        Self::op_locked(&mut s, "rename", from)?;
+        self.op_locked(&mut s, "rename", from)?;
         let f = s
             .live
             .remove(from)
@@ -358,7 +424,7 @@ impl FileSystem for MemFileSystem {
 
     fn sync_dir(&self, dir: &Path) -> Result<()> {
         let mut s = self.state.lock();
-        Self::op_locked(&mut s, "sync_dir", dir)?;
+        self.op_locked(&mut s, "sync_dir", dir)?;
         s.durable.retain(|p, _| p.parent() != Some(dir));
         let entries: Vec<(PathBuf, FileRef)> = s
             .live
@@ -372,6 +438,7 @@ impl FileSystem for MemFileSystem {
 
     fn lock(&self, path: &Path) -> Result<Box<dyn FileLock>> {
         let mut s = self.state.lock();
+        self.op_locked(&mut s, "lock", path)?;
         if !s.locks.insert(path.to_owned()) {
             return Err(Error::Locked(parent(path)));
         }
@@ -381,6 +448,7 @@ impl FileSystem for MemFileSystem {
         Ok(Box::new(MemLock {
             state: self.state.clone(),
             path: path.to_owned(),
+            generation: self.generation,
         }))
     }
 }

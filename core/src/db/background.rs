@@ -1,0 +1,208 @@
+//! Background work: flushing immutable memtables to L0, compacting, and deleting files no
+//! version needs any more.
+//!
+//! One background thread does it all, flushes first (they unblock writers), then
+//! compactions. A failed job records a background error: from then on writes fail with
+//! [`Error::Background`](crate::Error::Background) until the database is reopened, because
+//! the in-memory state may no longer match what is durable.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::{DbInner, SuperVersion};
+use crate::compaction;
+use crate::error::Result;
+use crate::filename::{parse_file_name, table_path, FileKind};
+use crate::iterator::InternalIterator;
+use crate::manifest::{FileMetaData, VersionEdit};
+use crate::memtable::MemTable;
+use crate::sstable::{TableBuilder, TableOptions};
+
+impl DbInner {
+    /// The background thread's loop: waits for work, does it, repeats until shutdown.
+    pub(crate) fn background_loop(self: Arc<Self>) {
+        loop {
+            {
+                let mut bg = self.bg.lock();
+                loop {
+                    if bg.shutting_down {
+                        return;
+                    }
+                    if bg.error.is_none() && self.has_background_work() {
+                        break;
+                    }
+                    self.bg_cv.wait(&mut bg);
+                }
+            }
+            let r = self.background_step();
+            if let Err(e) = r {
+                self.set_bg_error(&e);
+            }
+            let _bg = self.bg.lock();
+            self.bg_cv.notify_all();
+        }
+    }
+
+    fn has_background_work(&self) -> bool {
+        let sv = self.current_super_version();
+        !sv.imm.is_empty() || compaction::needs_compaction(&sv.version, &self.options)
+    }
+
+    fn background_step(&self) -> Result<()> {
+        let sv = self.current_super_version();
+        if let Some(oldest) = sv.imm.last() {
+            return self.flush_memtable(oldest.clone());
+        }
+        if compaction::needs_compaction(&sv.version, &self.options) {
+            compaction::compact_l0(self)?;
+            self.delete_obsolete_files();
+        }
+        Ok(())
+    }
+
+    /// Writes `imm` (the oldest immutable memtable) to an L0 table, records it together with
+    /// the new WAL low-water mark in the manifest, drops the memtable from the super version
+    /// and deletes its WAL segment.
+    fn flush_memtable(&self, imm: Arc<MemTable>) -> Result<()> {
+        let meta = self.write_level0_table(&imm)?;
+        let sv = self.current_super_version();
+        // WAL segments older than the next memtable's are now fully in SSTables.
+        let next_wal = sv
+            .imm
+            .iter()
+            .rev()
+            .map(|m| m.wal_number())
+            .find(|&n| n > imm.wal_number())
+            .unwrap_or(sv.mem.wal_number());
+        let mut edit = VersionEdit {
+            log_number: Some(next_wal),
+            ..Default::default()
+        };
+        if let Some(meta) = &meta {
+            edit.new_files.push((0, meta.clone()));
+        }
+        let version = {
+            let mut vs = self.versions.lock();
+            vs.set_last_sequence(self.last_sequence.load(Ordering::Acquire));
+            vs.log_and_apply(edit)
+        };
+        if let Some(meta) = &meta {
+            self.pending_outputs.lock().remove(&meta.number);
+        }
+        let version = version?;
+        self.install_super_version(|sv| SuperVersion {
+            mem: sv.mem.clone(),
+            imm: sv
+                .imm
+                .iter()
+                .filter(|m| !Arc::ptr_eq(m, &imm))
+                .cloned()
+                .collect(),
+            version,
+        });
+        self.delete_obsolete_files();
+        Ok(())
+    }
+
+    /// Builds an L0 SSTable from every entry of `mem` and syncs it and the directory.
+    /// Returns `None` for an empty memtable. The file number stays in `pending_outputs`
+    /// until the caller records it.
+    pub(crate) fn write_level0_table(&self, mem: &Arc<MemTable>) -> Result<Option<FileMetaData>> {
+        if mem.is_empty() {
+            return Ok(None);
+        }
+        let number = self.versions.lock().new_file_number();
+        self.pending_outputs.lock().insert(number);
+        let r = self.build_table(number, &mut mem.iter(), |_, _| true);
+        if r.is_err() {
+            self.pending_outputs.lock().remove(&number);
+            let _ = self.fs.remove(&table_path(&self.dir, number));
+        }
+        r.map(Some)
+    }
+
+    /// Writes every entry of `it` that `keep(key, value)` accepts into table `number`;
+    /// syncs the file and the directory.
+    pub(crate) fn build_table(
+        &self,
+        number: u64,
+        it: &mut dyn InternalIterator,
+        mut keep: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<FileMetaData> {
+        let path = table_path(&self.dir, number);
+        let file = self.fs.create(&path)?;
+        let mut builder = TableBuilder::new(
+            TableOptions::from_options(&self.options),
+            file,
+            path.display().to_string(),
+        );
+        it.seek_to_first();
+        while it.valid() {
+            if keep(it.key(), it.value()) {
+                builder.add(it.key(), it.value())?;
+            }
+            it.next();
+        }
+        it.status()?;
+        let props = builder.finish()?;
+        self.fs.sync_dir(&self.dir)?;
+        Ok(file_meta(number, &props))
+    }
+
+    /// Deletes every file of the directory that no live version, pending output or live WAL
+    /// needs (LevelDB's `RemoveObsoleteFiles`). Errors are ignored: a file left behind is
+    /// removed by a later pass.
+    pub(crate) fn delete_obsolete_files(&self) {
+        let mut live: HashSet<u64> = self.pending_outputs.lock().clone();
+        {
+            let mut versions = self.live_versions.lock();
+            versions.retain(|w| w.strong_count() > 0);
+            for v in versions.iter().filter_map(|w| w.upgrade()) {
+                for level in 0..crate::manifest::NUM_LEVELS {
+                    live.extend(v.files(level).iter().map(|f| f.number));
+                }
+            }
+        }
+        let (log_number, manifest_number, current) = {
+            let vs = self.versions.lock();
+            (vs.log_number(), vs.manifest_number(), vs.current())
+        };
+        for level in 0..crate::manifest::NUM_LEVELS {
+            live.extend(current.files(level).iter().map(|f| f.number));
+        }
+        let current_wal = self.wal.lock().number;
+        let Ok(names) = self.fs.list(&self.dir) else {
+            return;
+        };
+        for name in names {
+            let obsolete = match parse_file_name(&name) {
+                Some(FileKind::Wal(n)) => n < log_number && n != current_wal,
+                Some(FileKind::Table(n)) => !live.contains(&n),
+                Some(FileKind::Manifest(n)) => n < manifest_number,
+                Some(FileKind::Temp) => true,
+                _ => false,
+            };
+            if obsolete {
+                if let Some(FileKind::Table(n)) = parse_file_name(&name) {
+                    self.tables.evict(n);
+                }
+                let _ = self.fs.remove(&self.dir.join(&name));
+            }
+        }
+    }
+}
+
+/// The manifest's record of a table, from the properties its builder returned.
+pub(crate) fn file_meta(number: u64, p: &crate::sstable::TableProperties) -> FileMetaData {
+    FileMetaData {
+        number,
+        file_size: p.file_size,
+        smallest: p.smallest_key.clone(),
+        largest: p.largest_key.clone(),
+        smallest_seq: p.smallest_seq,
+        largest_seq: p.largest_seq,
+        num_entries: p.num_entries,
+        num_deletions: p.num_deletions,
+    }
+}
