@@ -81,6 +81,9 @@ pub struct BenchArgs {
     /// fsync every write before acknowledging it (SyncMode::Always).
     #[arg(long)]
     sync: bool,
+    /// Memtable size in MiB (default: the engine's default, Options::memtable_size).
+    #[arg(long)]
+    memtable_mib: Option<usize>,
     /// Comma-separated workloads, run in this order.
     #[arg(
         long,
@@ -474,11 +477,14 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             (t.path().join("db"), Some(t))
         }
     };
-    let options = Options::default().sync_mode(if args.sync {
+    let mut options = Options::default().sync_mode(if args.sync {
         SyncMode::Always
     } else {
         SyncMode::None
     });
+    if let Some(mib) = args.memtable_mib {
+        options = options.memtable_size(mib << 20);
+    }
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     let pool = ValueGen::new(&mut rng, args.value_size);
 

@@ -9,7 +9,6 @@
 //!
 //! Each entry is one allocation holding the internal key followed by the value.
 
-use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
@@ -22,46 +21,39 @@ use crate::error::Result;
 use crate::iterator::InternalIterator;
 use crate::key::{
     append_internal_key, compare_internal_keys, parse_internal_key, seek_key, SequenceNumber,
-    ValueKind,
+    ValueKind, TRAILER_LEN,
 };
 
 /// Rough per-entry bookkeeping cost in bytes (skip-list node, tower, allocation header), so
 /// that many tiny entries still fill a memtable.
 const ENTRY_OVERHEAD: usize = 48;
 
-/// An internal key as an unsized type with the internal-key order, so the skip list can be
-/// searched with a borrowed `&[u8]` without building an entry.
-#[repr(transparent)]
-#[derive(PartialEq, Eq)]
-struct IKey([u8]);
-
-impl IKey {
-    fn new(bytes: &[u8]) -> &IKey {
-        // SAFETY: IKey is repr(transparent) over [u8], so the layouts (and the fat pointer
-        // metadata) are identical; this is the same cast std uses for `Path` over `OsStr`.
-        unsafe { &*(bytes as *const [u8] as *const IKey) }
-    }
-}
-
-impl Ord for IKey {
-    fn cmp(&self, other: &Self) -> Ordering {
-        compare_internal_keys(&self.0, &other.0)
-    }
-}
-
-impl PartialOrd for IKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// One memtable entry: `internal key ++ value` in one buffer.
+/// One memtable entry: `internal key ++ value` in one buffer, plus the first 16 bytes of the
+/// user key kept inline in the skip-list node.
+///
+/// Most comparisons during a skip-list search are decided by that inline prefix, without
+/// following the pointer to the key bytes: one cache miss per visited node instead of two.
+/// The prefix is zero-padded, which keeps its order consistent with bytewise order (a key
+/// that ends earlier pads with 0x00, the smallest byte); only equal prefixes fall back to the
+/// full internal-key comparison.
 struct MemEntry {
+    prefix: u128,
     buf: Box<[u8]>,
     key_len: usize,
 }
 
 impl MemEntry {
+    fn new(buf: Box<[u8]>, key_len: usize) -> Self {
+        let uk = &buf[..key_len.saturating_sub(TRAILER_LEN)];
+        let mut p = [0u8; 16];
+        let n = uk.len().min(16);
+        p[..n].copy_from_slice(&uk[..n]);
+        MemEntry { prefix: u128::from_be_bytes(p), buf, key_len }
+    }
+    /// A search target for the encoded internal key `ikey`.
+    fn probe(ikey: &[u8]) -> Self {
+        Self::new(ikey.into(), ikey.len())
+    }
     fn key(&self) -> &[u8] {
         &self.buf[..self.key_len]
     }
@@ -70,21 +62,18 @@ impl MemEntry {
     }
 }
 
-impl Borrow<IKey> for MemEntry {
-    fn borrow(&self) -> &IKey {
-        IKey::new(self.key())
-    }
-}
-
 impl PartialEq for MemEntry {
     fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+        self.cmp(other) == Ordering::Equal
     }
 }
 impl Eq for MemEntry {}
 impl Ord for MemEntry {
     fn cmp(&self, other: &Self) -> Ordering {
-        compare_internal_keys(self.key(), other.key())
+        match self.prefix.cmp(&other.prefix) {
+            Ordering::Equal => compare_internal_keys(self.key(), other.key()),
+            o => o,
+        }
     }
 }
 impl PartialOrd for MemEntry {
@@ -148,13 +137,7 @@ impl MemTable {
         let key_len = buf.len();
         buf.extend_from_slice(value);
         let bytes = buf.len() + ENTRY_OVERHEAD;
-        self.map.insert(
-            MemEntry {
-                buf: buf.into_boxed_slice(),
-                key_len,
-            },
-            (),
-        );
+        self.map.insert(MemEntry::new(buf.into_boxed_slice(), key_len), ());
         self.approximate_bytes
             .fetch_add(bytes, AtomicOrdering::Relaxed);
         self.largest_seq.fetch_max(seq, AtomicOrdering::Relaxed);
@@ -163,7 +146,7 @@ impl MemTable {
     /// The newest entry of `user_key` with sequence `<= seq`.
     pub fn get(&self, user_key_wanted: &[u8], seq: SequenceNumber) -> LookupResult {
         let target = seek_key(user_key_wanted, seq);
-        let Some(e) = self.map.lower_bound(Bound::Included(IKey::new(&target))) else {
+        let Some(e) = self.map.lower_bound(Bound::Included(&MemEntry::probe(&target))) else {
             return LookupResult::Absent;
         };
         let entry = e.key();
@@ -242,7 +225,7 @@ impl InternalIterator for MemTableIterator {
         let e = self
             ._table
             .map
-            .lower_bound(Bound::Included(IKey::new(target)));
+            .lower_bound(Bound::Included(&MemEntry::probe(target)));
         // SAFETY: `e` borrows `self._table`'s skip list; see `extend`.
         self.current = e.map(|e| unsafe { extend(e) });
     }
