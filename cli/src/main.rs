@@ -1,11 +1,13 @@
 //! `kevo`: the command-line tool of the kevo storage engine.
 //!
 //! One module per command group: [`bench`] (db_bench workloads), [`import`] (JSON Lines /
-//! CSV / TSV bulk load), [`commands`] (get, put, delete, scan). Every error is reported as one
+//! CSV / TSV bulk load), [`commands`] (get, put, delete, scan), [`dump`] (dump-sst, dump-wal,
+//! manifest: human-readable views of single files). Every error is reported as one
 //! line `error: ...` on stderr with exit code 1; usage errors are clap's (exit code 2).
 
 mod bench;
 mod commands;
+mod dump;
 mod import;
 mod open;
 
@@ -36,6 +38,13 @@ enum Command {
     Delete(commands::DeleteArgs),
     /// Print `key<TAB>value` lines of a key range or prefix, or their count.
     Scan(commands::ScanArgs),
+    /// Print an SSTable's footer, properties and filter; with --blocks its index, with
+    /// --entries every entry. Verifies every block checksum.
+    DumpSst(dump::DumpSstArgs),
+    /// Print every record of a write-ahead log: each batch's sequence and operations.
+    DumpWal(dump::DumpWalArgs),
+    /// Print the live manifest of DB: every version edit, then the files of each level.
+    Manifest(dump::ManifestArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +56,9 @@ fn main() -> ExitCode {
         Command::Put(args) => commands::put(&args),
         Command::Delete(args) => commands::delete(&args),
         Command::Scan(args) => commands::scan(&args),
+        Command::DumpSst(args) => dump::dump_sst(&args),
+        Command::DumpWal(args) => dump::dump_wal(&args),
+        Command::Manifest(args) => dump::manifest(&args),
     };
     match result {
         Ok(code) => code,
