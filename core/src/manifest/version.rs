@@ -1,113 +1,253 @@
-//! [`Version`]: the set of SSTables of each level at one moment, and [`FileMetaData`], what the
-//! manifest records about one table.
+//! [`Version`]: an immutable snapshot of which SSTables are live at which level, and the
+//! builder that applies [`VersionEdit`]s to produce the next one.
+//!
+//! Readers take an `Arc<Version>` and keep using it while compactions install newer ones;
+//! the files a version names stay on disk as long as the engine holds a version that names
+//! them.
 
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
-use crate::key::{compare_internal_keys, user_key};
+use crate::key::compare_internal_keys;
 
-/// Number of levels, L0 to L6 (LevelDB's and RocksDB's default).
-pub const NUM_LEVELS: usize = 7;
+use super::version_edit::{FileMetaData, VersionEdit};
+use super::NUM_LEVELS;
 
-/// What the manifest records about one SSTable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileMetaData {
-    /// File number: the table is `NNNNNN.sst`.
-    pub number: u64,
-    /// Size of the file in bytes.
-    pub file_size: u64,
-    /// Smallest internal key in the table.
-    pub smallest: Vec<u8>,
-    /// Largest internal key in the table.
-    pub largest: Vec<u8>,
-    /// Smallest sequence number of its entries.
-    pub smallest_seq: u64,
-    /// Largest sequence number of its entries.
-    pub largest_seq: u64,
-    /// Number of entries (values and tombstones).
-    pub num_entries: u64,
-    /// Number of tombstones.
-    pub num_deletions: u64,
-}
-
-impl FileMetaData {
-    /// The user-key part of [`smallest`](Self::smallest).
-    pub fn smallest_user_key(&self) -> &[u8] {
-        user_key(&self.smallest)
-    }
-    /// The user-key part of [`largest`](Self::largest).
-    pub fn largest_user_key(&self) -> &[u8] {
-        user_key(&self.largest)
-    }
-}
-
-/// The SSTables of every level. Immutable once built; shared as `Arc<Version>` by readers,
-/// so a reader keeps the files it started with.
+/// The live SSTables, level by level.
 ///
-/// L0 files come from flushes and may overlap; they are ordered newest first (largest
-/// sequence number first). Files of L1 and below do not overlap within their level and are
-/// ordered by key range.
-#[derive(Debug, Clone, Default)]
+/// Invariants (checked when a version is built, so every `Version` holds them):
+///
+/// - level 0 is ordered newest first: by `largest_seq` descending, then file number
+///   descending. Its files may overlap one another, so a point lookup must consult all of
+///   them, in this order.
+/// - levels 1 and up are ordered by smallest key and their user-key ranges are disjoint:
+///   `largest_user_key` of a file is strictly below `smallest_user_key` of the next. So a
+///   user key is in at most one file per level, and compaction must not split the entries of
+///   one user key across two files of the same level.
+/// - a file number appears at most once in the whole version.
+#[derive(Clone, Default)]
 pub struct Version {
-    pub(crate) levels: [Vec<Arc<FileMetaData>>; NUM_LEVELS],
+    levels: [Vec<Arc<FileMetaData>>; NUM_LEVELS],
+    level_bytes: [u64; NUM_LEVELS],
 }
 
 impl Version {
-    /// The files of `level` in the order described on [`Version`]. Empty for a level out of
-    /// range.
+    /// A version with no files.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The files of `level`, in the level's order (see the type docs).
+    ///
+    /// Panics if `level >= NUM_LEVELS`.
     pub fn files(&self, level: usize) -> &[Arc<FileMetaData>] {
-        self.levels.get(level).map(|v| v.as_slice()).unwrap_or(&[])
+        &self.levels[level]
     }
 
-    /// Number of files in `level`.
+    /// Number of files in `level`. Panics if `level >= NUM_LEVELS`.
     pub fn num_files(&self, level: usize) -> usize {
-        self.files(level).len()
+        self.levels[level].len()
     }
 
-    /// Total bytes of the files in `level`.
+    /// Total size in bytes of the files of `level`. Panics if `level >= NUM_LEVELS`.
     pub fn level_bytes(&self, level: usize) -> u64 {
-        self.files(level).iter().map(|f| f.file_size).sum()
+        self.level_bytes[level]
     }
 
-    /// Every file of every level.
-    pub fn live_files(&self) -> impl Iterator<Item = &Arc<FileMetaData>> {
-        self.levels.iter().flatten()
-    }
-
-    /// Files of `level` whose user-key range intersects `[smallest, largest]`.
+    /// Files of `level` whose user-key range intersects `[smallest_user_key,
+    /// largest_user_key]` (both inclusive), in the level's order. Empty if the range is empty.
+    ///
+    /// For level 0 the answer is not closed under overlap: a file found may reach outside
+    /// the range and overlap further files. A compaction picker that needs the closure widens
+    /// the range to the files found and asks again until it stops growing.
+    ///
+    /// Panics if `level >= NUM_LEVELS`.
     pub fn overlapping_files(
         &self,
         level: usize,
-        smallest: &[u8],
-        largest: &[u8],
+        smallest_user_key: &[u8],
+        largest_user_key: &[u8],
     ) -> Vec<Arc<FileMetaData>> {
-        self.files(level)
+        let files = &self.levels[level];
+        if smallest_user_key > largest_user_key {
+            return Vec::new();
+        }
+        if level == 0 {
+            return files
+                .iter()
+                .filter(|f| {
+                    f.largest_user_key() >= smallest_user_key
+                        && f.smallest_user_key() <= largest_user_key
+                })
+                .cloned()
+                .collect();
+        }
+        // Sorted and disjoint: skip the files entirely below the range, take files until one
+        // starts above it.
+        let start = files.partition_point(|f| f.largest_user_key() < smallest_user_key);
+        files[start..]
             .iter()
-            .filter(|f| f.largest_user_key() >= smallest && f.smallest_user_key() <= largest)
+            .take_while(|f| f.smallest_user_key() <= largest_user_key)
             .cloned()
             .collect()
     }
 
-    /// The one file of `level` (1 or deeper) whose range may hold `user_key`, by binary
-    /// search on the files' largest keys.
-    pub fn find_file(&self, level: usize, user_key_wanted: &[u8]) -> Option<&Arc<FileMetaData>> {
-        debug_assert!(level > 0, "L0 files overlap; search them all");
-        let files = self.files(level);
-        let i = files.partition_point(|f| f.largest_user_key() < user_key_wanted);
-        files
-            .get(i)
-            .filter(|f| f.smallest_user_key() <= user_key_wanted)
+    /// The file of `level` whose user-key range contains `user_key`, found by binary search
+    /// on the files' largest keys; `None` if the key falls between files or outside them.
+    ///
+    /// Panics if `level` is 0 (its files overlap: use [`files`](Self::files)) or
+    /// `>= NUM_LEVELS`.
+    pub fn find_file(&self, level: usize, user_key: &[u8]) -> Option<&Arc<FileMetaData>> {
+        assert!(
+            (1..NUM_LEVELS).contains(&level),
+            "find_file needs a level in 1..{NUM_LEVELS}, got {level}"
+        );
+        let files = &self.levels[level];
+        let i = files.partition_point(|f| f.largest_user_key() < user_key);
+        files.get(i).filter(|f| f.smallest_user_key() <= user_key)
     }
 
-    /// Puts each level in its documented order.
-    pub(crate) fn sort_levels(&mut self) {
-        self.levels[0].sort_by(|a, b| {
+    /// Every live file, level 0 first, each level in its order.
+    pub fn live_files(&self) -> impl Iterator<Item = &Arc<FileMetaData>> + '_ {
+        self.levels.iter().flatten()
+    }
+
+    /// Number of live files in all levels.
+    pub fn total_files(&self) -> usize {
+        self.levels.iter().map(Vec::len).sum()
+    }
+}
+
+impl fmt::Debug for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut l = f.debug_map();
+        for (level, files) in self.levels.iter().enumerate() {
+            if !files.is_empty() {
+                let numbers: Vec<u64> = files.iter().map(|f| f.number).collect();
+                l.entry(&format_args!("L{level}"), &numbers);
+            }
+        }
+        l.finish()
+    }
+}
+
+/// Equal when the same files (compared by value) are at the same levels.
+impl PartialEq for Version {
+    fn eq(&self, other: &Self) -> bool {
+        self.levels == other.levels
+    }
+}
+
+impl Eq for Version {}
+
+/// Accumulates edits on top of a base version, then checks and sorts the result.
+///
+/// Files are keyed by number, as file numbers are unique across levels; that makes "delete a
+/// file that is not there" and "add a file twice" cheap to detect.
+#[derive(Default)]
+pub(crate) struct VersionBuilder {
+    files: HashMap<u64, (usize, Arc<FileMetaData>)>,
+}
+
+impl VersionBuilder {
+    /// A builder starting from `base`'s files (shared, not copied).
+    pub(crate) fn from_version(base: &Version) -> Self {
+        let files = base
+            .levels
+            .iter()
+            .enumerate()
+            .flat_map(|(level, files)| files.iter().map(move |f| (f.number, (level, f.clone()))))
+            .collect();
+        VersionBuilder { files }
+    }
+
+    /// Applies the file changes of `edit`: its deletions, then its additions.
+    ///
+    /// Errors (a description; the caller picks the error kind): a level out of range,
+    /// deleting a file that is not at that level, adding a number that is already live, a
+    /// file whose smallest key is above its largest or whose sequence range is inverted.
+    pub(crate) fn apply(&mut self, edit: &VersionEdit) -> Result<(), String> {
+        for &(level, number) in &edit.deleted_files {
+            check_level(level)?;
+            match self.files.get(&number) {
+                Some((l, _)) if *l == level => {
+                    self.files.remove(&number);
+                }
+                Some((l, _)) => {
+                    return Err(format!(
+                        "deleting file {number} from level {level}, but it is at level {l}"
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "deleting file {number} from level {level}, which has no such file"
+                    ))
+                }
+            }
+        }
+        for (level, f) in &edit.new_files {
+            check_level(*level)?;
+            if let Some((l, _)) = self.files.get(&f.number) {
+                return Err(format!(
+                    "adding file {} to level {level}, but it is already live at level {l}",
+                    f.number
+                ));
+            }
+            if compare_internal_keys(&f.smallest, &f.largest) == Ordering::Greater {
+                return Err(format!("file {}: smallest key above largest key", f.number));
+            }
+            if f.smallest_seq > f.largest_seq {
+                return Err(format!(
+                    "file {}: smallest_seq {} above largest_seq {}",
+                    f.number, f.smallest_seq, f.largest_seq
+                ));
+            }
+            self.files.insert(f.number, (*level, Arc::new(f.clone())));
+        }
+        Ok(())
+    }
+
+    /// Largest file number live in the builder, 0 if none.
+    pub(crate) fn max_file_number(&self) -> u64 {
+        self.files.keys().copied().max().unwrap_or(0)
+    }
+
+    /// Sorts each level and checks that levels 1 and up are disjoint.
+    pub(crate) fn build(self) -> Result<Version, String> {
+        let mut v = Version::default();
+        for (_, (level, f)) in self.files {
+            v.level_bytes[level] += f.file_size;
+            v.levels[level].push(f);
+        }
+        v.levels[0].sort_by(|a, b| {
             b.largest_seq
                 .cmp(&a.largest_seq)
-                .then_with(|| b.number.cmp(&a.number))
+                .then(b.number.cmp(&a.number))
         });
-        for level in self.levels.iter_mut().skip(1) {
-            level.sort_by(|a, b| compare_internal_keys(&a.smallest, &b.smallest));
+        for (level, files) in v.levels.iter_mut().enumerate().skip(1) {
+            files.sort_by(|a, b| {
+                compare_internal_keys(&a.smallest, &b.smallest).then(a.number.cmp(&b.number))
+            });
+            for w in files.windows(2) {
+                if w[0].largest_user_key() >= w[1].smallest_user_key() {
+                    return Err(format!(
+                        "level {level}: files {} and {} overlap",
+                        w[0].number, w[1].number
+                    ));
+                }
+            }
         }
+        Ok(v)
+    }
+}
+
+fn check_level(level: usize) -> Result<(), String> {
+    if level < NUM_LEVELS {
+        Ok(())
+    } else {
+        Err(format!("level {level} out of range (0..{NUM_LEVELS})"))
     }
 }
 
@@ -116,43 +256,133 @@ mod tests {
     use super::*;
     use crate::key::{make_internal_key, ValueKind};
 
-    fn file(number: u64, lo: &str, hi: &str, seq: u64) -> Arc<FileMetaData> {
-        Arc::new(FileMetaData {
+    pub(crate) fn table(
+        number: u64,
+        smallest: &str,
+        largest: &str,
+        seqs: (u64, u64),
+    ) -> FileMetaData {
+        FileMetaData {
             number,
-            file_size: 100,
-            smallest: make_internal_key(lo.as_bytes(), seq, ValueKind::Put),
-            largest: make_internal_key(hi.as_bytes(), seq, ValueKind::Put),
-            smallest_seq: seq,
-            largest_seq: seq,
-            num_entries: 1,
+            file_size: number * 100,
+            smallest: make_internal_key(smallest.as_bytes(), seqs.1, ValueKind::Put),
+            largest: make_internal_key(largest.as_bytes(), seqs.0, ValueKind::Put),
+            smallest_seq: seqs.0,
+            largest_seq: seqs.1,
+            num_entries: 10,
             num_deletions: 0,
-        })
+        }
+    }
+
+    fn build(files: &[(usize, FileMetaData)]) -> Result<Version, String> {
+        let mut b = VersionBuilder::default();
+        let mut e = VersionEdit::new();
+        for (l, f) in files {
+            e.add_file(*l, f.clone());
+        }
+        b.apply(&e)?;
+        b.build()
+    }
+
+    fn numbers(files: &[Arc<FileMetaData>]) -> Vec<u64> {
+        files.iter().map(|f| f.number).collect()
     }
 
     #[test]
-    fn ordering_overlap_and_find() {
-        let mut v = Version::default();
-        v.levels[0] = vec![file(1, "a", "z", 5), file(2, "b", "c", 9)];
-        v.levels[1] = vec![
-            file(4, "m", "p", 1),
-            file(3, "a", "f", 1),
-            file(5, "q", "t", 1),
-        ];
-        v.sort_levels();
-        assert_eq!(v.files(0)[0].number, 2, "newest L0 first");
-        let l1: Vec<u64> = v.files(1).iter().map(|f| f.number).collect();
-        assert_eq!(l1, vec![3, 4, 5]);
-        assert_eq!(v.find_file(1, b"c").map(|f| f.number), Some(3));
-        assert_eq!(v.find_file(1, b"g"), None);
-        assert_eq!(v.find_file(1, b"p").map(|f| f.number), Some(4));
-        assert_eq!(v.find_file(1, b"u"), None);
-        let o: Vec<u64> = v
-            .overlapping_files(1, b"e", b"n")
-            .iter()
-            .map(|f| f.number)
-            .collect();
-        assert_eq!(o, vec![3, 4]);
-        assert_eq!(v.level_bytes(1), 300);
-        assert_eq!(v.live_files().count(), 5);
+    fn level0_is_newest_first() {
+        let v = build(&[
+            (0, table(4, "a", "m", (1, 10))),
+            (0, table(5, "c", "z", (11, 20))),
+            (0, table(6, "b", "d", (5, 20))),
+            (0, table(7, "x", "y", (1, 2))),
+        ])
+        .unwrap();
+        assert_eq!(numbers(v.files(0)), [6, 5, 4, 7]);
+        assert_eq!(v.level_bytes(0), 2200);
+        assert_eq!(numbers(&v.overlapping_files(0, b"e", b"n")), [5, 4]);
+        assert_eq!(numbers(&v.overlapping_files(0, b"d", b"d")), [6, 5, 4]);
+        assert!(v.overlapping_files(0, b"n", b"a").is_empty());
+    }
+
+    #[test]
+    fn upper_levels_are_sorted_disjoint_and_searchable() {
+        let v = build(&[
+            (1, table(12, "m", "p", (1, 1))),
+            (1, table(10, "a", "c", (1, 1))),
+            (1, table(11, "e", "g", (1, 1))),
+            (2, table(20, "a", "z", (1, 1))),
+        ])
+        .unwrap();
+        assert_eq!(numbers(v.files(1)), [10, 11, 12]);
+        assert_eq!(v.num_files(1), 3);
+        assert_eq!(v.total_files(), 4);
+        let find = |k: &str| v.find_file(1, k.as_bytes()).map(|f| f.number);
+        assert_eq!(find("a"), Some(10));
+        assert_eq!(find("c"), Some(10));
+        assert_eq!(find("d"), None);
+        assert_eq!(find("f"), Some(11));
+        assert_eq!(find("p"), Some(12));
+        assert_eq!(find("q"), None);
+        assert_eq!(find(""), None);
+        assert_eq!(numbers(&v.overlapping_files(1, b"b", b"f")), [10, 11]);
+        assert_eq!(numbers(&v.overlapping_files(1, b"c", b"m")), [10, 11, 12]);
+        assert_eq!(
+            numbers(&v.overlapping_files(1, b"h", b"l")),
+            Vec::<u64>::new()
+        );
+        assert_eq!(
+            numbers(&v.overlapping_files(1, b"q", b"zz")),
+            Vec::<u64>::new()
+        );
+        assert_eq!(v.find_file(2, b"k").unwrap().number, 20);
+        let mut live: Vec<u64> = v.live_files().map(|f| f.number).collect();
+        live.sort();
+        assert_eq!(live, [10, 11, 12, 20]);
+    }
+
+    #[test]
+    #[should_panic(expected = "find_file needs a level")]
+    fn find_file_rejects_level0() {
+        Version::new().find_file(0, b"k");
+    }
+
+    #[test]
+    fn builder_rejects_inconsistent_edits() {
+        // Overlap in L1, including sharing a boundary user key.
+        assert!(build(&[
+            (1, table(1, "a", "f", (1, 1))),
+            (1, table(2, "f", "k", (1, 1)))
+        ])
+        .unwrap_err()
+        .contains("overlap"));
+        // Level out of range, inverted keys, inverted sequences.
+        assert!(build(&[(NUM_LEVELS, table(1, "a", "b", (1, 1)))]).is_err());
+        assert!(build(&[(1, table(1, "b", "a", (1, 1)))]).is_err());
+        assert!(build(&[(1, table(1, "a", "b", (2, 1)))]).is_err());
+
+        let base = build(&[
+            (0, table(1, "a", "b", (1, 1))),
+            (2, table(2, "a", "b", (1, 1))),
+        ])
+        .unwrap();
+        let mut b = VersionBuilder::from_version(&base);
+        let mut e = VersionEdit::new();
+        e.delete_file(1, 1); // file 1 is at level 0
+        assert!(b.apply(&e).unwrap_err().contains("at level 0"));
+        let mut e = VersionEdit::new();
+        e.delete_file(0, 9);
+        assert!(b.apply(&e).unwrap_err().contains("no such file"));
+        let mut e = VersionEdit::new();
+        e.add_file(3, table(2, "x", "y", (1, 1)));
+        assert!(b.apply(&e).unwrap_err().contains("already live"));
+        // A trivial move: delete from L0 and add to L1 in one edit.
+        let mut b = VersionBuilder::from_version(&base);
+        let mut e = VersionEdit::new();
+        e.delete_file(0, 1);
+        e.add_file(1, table(1, "a", "b", (1, 1)));
+        b.apply(&e).unwrap();
+        let v = b.build().unwrap();
+        assert_eq!(numbers(v.files(1)), [1]);
+        assert_eq!(v.num_files(0), 0);
     }
 }

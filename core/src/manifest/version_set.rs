@@ -1,192 +1,230 @@
-//! [`VersionSet`]: the live manifest, the current version, and the counters (next file
-//! number, last sequence, log number).
+//! [`VersionSet`]: the current [`Version`], the counters, and the manifest file they are
+//! logged to.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::version::{Version, NUM_LEVELS};
-use super::version_edit::VersionEdit;
 use crate::error::{Error, Result};
-use crate::filename::{current_path, manifest_name, manifest_path};
+use crate::filename::{current_path, manifest_name, manifest_path, parse_file_name, FileKind};
 use crate::fs::{write_file_atomic, FileSystem};
 use crate::wal::{LogReader, LogWriter, WalRecoveryMode};
 
-/// The manifest format this code writes and the newest it reads.
-pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+use super::version::{Version, VersionBuilder};
+use super::version_edit::{FileMetaData, VersionEdit};
+use super::MANIFEST_FORMAT_VERSION;
 
-/// A manifest larger than this (bytes) is replaced by a new one holding one snapshot edit.
-pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+/// Manifest size, in bytes, past which [`VersionSet::log_and_apply`] starts a new manifest
+/// holding a single snapshot edit (64 MiB). Replaying a manifest costs time proportional to
+/// its size, and every edit in it but the effect of the latest is dead weight.
+pub const MAX_MANIFEST_SIZE: u64 = 64 << 20;
 
-/// The state recorded in the manifest, and the writer appending to it. Not thread-safe: the
-/// engine keeps it behind a mutex.
+/// Largest `CURRENT` file accepted: it holds one short line.
+const MAX_CURRENT_SIZE: u64 = 256;
+
+/// The database's file set over time: the current [`Version`], the file-number and sequence
+/// counters, and the open manifest that logs every change.
+///
+/// Not `Sync` (it owns the manifest writer): the engine keeps it behind a mutex, and only
+/// the thread holding the mutex calls [`log_and_apply`](Self::log_and_apply). Readers clone
+/// the [`current`](Self::current) `Arc<Version>` and drop the lock.
+///
+/// # Failures
+///
+/// If writing or syncing the manifest fails, `log_and_apply` returns the error, leaves the
+/// current version untouched, and the set becomes *failed*: every later `log_and_apply`
+/// fails too ([`failure`](Self::failure) says why). The engine must then treat the
+/// database as read-only until it is reopened. The reason: after a failed append or sync it
+/// is unknown whether the edit reached the disk, and appending more edits behind a
+/// possibly-torn one would turn a tolerated torn tail into corruption. For the same reason,
+/// **the outcome of the failed edit is unknown**: after a reopen it may or may not be in
+/// effect. The engine must therefore not delete any file the failed edit added or removed;
+/// the obsolete-file scan of the next open, which works from the recovered version, cleans
+/// up whichever files ended up unused.
 pub struct VersionSet {
     fs: Arc<dyn FileSystem>,
     dir: PathBuf,
     current: Arc<Version>,
+    manifest: LogWriter,
+    manifest_number: u64,
+    /// Size of the manifest right after its snapshot edit.
+    manifest_base_size: u64,
+    max_manifest_size: u64,
     next_file_number: u64,
     last_sequence: u64,
     log_number: u64,
     options_text: String,
     format_version: u32,
-    manifest_number: u64,
-    manifest: Option<LogWriter>,
+    failed: Option<String>,
 }
 
-impl std::fmt::Debug for VersionSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VersionSet")
-            .field("dir", &self.dir)
-            .field("manifest_number", &self.manifest_number)
-            .field("next_file_number", &self.next_file_number)
-            .field("last_sequence", &self.last_sequence)
-            .field("log_number", &self.log_number)
-            .finish_non_exhaustive()
-    }
+/// The scalar state a snapshot edit records besides the files.
+struct Counters<'a> {
+    format_version: u32,
+    options_text: &'a str,
+    log_number: u64,
+    next_file_number: u64,
+    last_sequence: u64,
 }
 
 impl VersionSet {
-    /// Creates the manifest of a new, empty database in `dir` and points `CURRENT` at it.
+    /// Creates the manifest of a new, empty database in `dir` (which must exist).
     ///
-    /// Errors: [`Error::Io`].
+    /// Writes `MANIFEST-000001` with one snapshot edit (format version, `options_text`, log
+    /// number 0, next file number 2, last sequence 0), syncs it and the directory, then
+    /// points `CURRENT` at it with [`write_file_atomic`]. A crash at any point leaves either
+    /// no `CURRENT` (no database) or a complete one.
+    ///
+    /// Errors: [`Error::InvalidArgument`] if `dir` already has a `CURRENT` file (a database
+    /// is there); [`Error::Io`] / [`Error::NotFound`] from the file system.
     pub fn create(fs: Arc<dyn FileSystem>, dir: &Path, options_text: String) -> Result<VersionSet> {
-        let mut vs = VersionSet {
+        if fs.exists(&current_path(dir)) {
+            return Err(Error::InvalidArgument(format!(
+                "a database already exists in {} (it has a CURRENT file)",
+                dir.display()
+            )));
+        }
+        // The counter starts at 1; the manifest takes the first number.
+        let manifest_number = 1;
+        let next_file_number = 2;
+        let version = Version::new();
+        let snapshot = snapshot_edit(
+            &version,
+            &Counters {
+                format_version: MANIFEST_FORMAT_VERSION,
+                options_text: &options_text,
+                log_number: 0,
+                next_file_number,
+                last_sequence: 0,
+            },
+        );
+        let manifest = start_manifest(fs.as_ref(), dir, manifest_number, &snapshot)?;
+        Ok(VersionSet {
             fs,
-            dir: dir.to_path_buf(),
-            current: Arc::new(Version::default()),
-            next_file_number: 1,
+            dir: dir.to_owned(),
+            current: Arc::new(version),
+            manifest_base_size: manifest.len(),
+            manifest,
+            manifest_number,
+            max_manifest_size: MAX_MANIFEST_SIZE,
+            next_file_number,
             last_sequence: 0,
             log_number: 0,
             options_text,
             format_version: MANIFEST_FORMAT_VERSION,
-            manifest_number: 0,
-            manifest: None,
-        };
-        vs.start_new_manifest()?;
-        Ok(vs)
+            failed: None,
+        })
     }
 
-    /// Rebuilds the state from the manifest `CURRENT` names, then starts a new manifest
-    /// holding one snapshot edit (the old one is left for obsolete-file removal).
+    /// Opens the database in `dir`: reads `CURRENT`, replays every edit of the manifest it
+    /// names, then starts a new manifest holding one snapshot edit of the recovered state and
+    /// points `CURRENT` at it. The old manifest is left in place for the engine's obsolete-file
+    /// cleanup (it is no longer [`manifest_number`](Self::manifest_number)).
     ///
-    /// The manifest's last record may be torn (a crash during an edit that was therefore never
-    /// acknowledged): it is ignored. Any other damage is corruption.
+    /// The manifest is read in [`WalRecoveryMode::TolerateCorruptedTail`]: a torn last edit
+    /// is dropped, since `log_and_apply` had not returned for it; the fresh manifest means the
+    /// torn bytes are never appended to.
     ///
-    /// Errors: [`Error::NotFound`] without `CURRENT` or if it names a missing manifest;
-    /// [`Error::Corruption`] for a malformed `CURRENT`, a damaged manifest or an inconsistent
-    /// edit; [`Error::InvalidArgument`] for a manifest of a newer format; [`Error::Io`].
+    /// After recovery, [`next_file_number`](Self::next_file_number) is above every number the
+    /// manifest mentions. The engine must still call
+    /// [`mark_file_number_used`](Self::mark_file_number_used) for the WAL files it finds in the
+    /// directory: a WAL created after the last edit has a number no edit records.
+    ///
+    /// Errors: [`Error::NotFound`] if `dir` has no `CURRENT` (no database);
+    /// [`Error::Corruption`] if `CURRENT` is malformed or names a missing manifest, if an edit
+    /// is damaged (anywhere but a torn tail) or malformed, if edits are inconsistent
+    /// (deleting a file that is not there, a level out of range, overlapping files in a level
+    /// above 0), or if the manifest lacks a required field; [`Error::InvalidArgument`] if the
+    /// manifest's format version is newer than [`MANIFEST_FORMAT_VERSION`]; [`Error::Io`] from
+    /// the file system.
     pub fn recover(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<VersionSet> {
-        let current = current_path(dir);
-        let text = fs.read_all(&current)?;
-        let name = std::str::from_utf8(&text)
-            .ok()
-            .and_then(|t| t.strip_suffix('\n'))
-            .filter(|n| n.starts_with("MANIFEST-") && !n.contains('/'))
-            .ok_or_else(|| {
-                Error::corruption(
-                    current.display().to_string(),
-                    0,
-                    "CURRENT does not name a manifest",
-                )
-            })?;
-        let number = name["MANIFEST-".len()..].parse::<u64>().map_err(|_| {
-            Error::corruption(
-                current.display().to_string(),
+        let old_number = read_current(fs.as_ref(), dir)?;
+        let old_name = manifest_name(old_number);
+        let old_path = manifest_path(dir, old_number);
+        let label = old_path.display().to_string();
+        let file = fs.open(&old_path).map_err(|e| match e {
+            Error::NotFound(_) => Error::corruption(
+                current_path(dir).display().to_string(),
                 0,
-                "bad manifest number in CURRENT",
-            )
+                format!("CURRENT names {old_name}, which does not exist"),
+            ),
+            e => e,
         })?;
-        let path = manifest_path(dir, number);
-        let file_name = path.display().to_string();
-        let edits = read_manifest(fs.as_ref(), &path)?;
+        let mut reader =
+            LogReader::new(file, label.clone(), WalRecoveryMode::TolerateCorruptedTail);
 
-        let mut levels: [Vec<_>; NUM_LEVELS] = Default::default();
-        let mut vs = VersionSet {
-            fs: fs.clone(),
-            dir: dir.to_path_buf(),
-            current: Arc::new(Version::default()),
-            next_file_number: number + 1,
-            last_sequence: 0,
-            log_number: 0,
-            options_text: String::new(),
-            format_version: MANIFEST_FORMAT_VERSION,
-            manifest_number: number,
-            manifest: None,
-        };
-        for (offset, edit) in &edits {
-            if let Some(v) = edit.format_version {
-                if v > MANIFEST_FORMAT_VERSION {
-                    return Err(Error::InvalidArgument(format!(
-                        "{file_name} has format version {v}; this kevo reads up to \
-                         {MANIFEST_FORMAT_VERSION}"
-                    )));
-                }
-                vs.format_version = v;
+        let mut builder = VersionBuilder::default();
+        let mut format_version = None;
+        let mut options_text = None;
+        let mut log_number = None;
+        let mut next_file_number = None;
+        let mut last_sequence = None;
+        let mut last_offset = 0;
+        while let Some((offset, record)) = reader.read_record()? {
+            let edit = VersionEdit::decode(&record, &label, offset)?;
+            let corrupt = |detail: String| Error::corruption(&label, offset, detail);
+            if format_version.is_none() && edit.format_version.is_none() {
+                return Err(corrupt(
+                    "the first edit is not a snapshot (it has no format version)".into(),
+                ));
             }
-            edit.apply_files(&mut levels, &file_name)
-                .map_err(|e| match e {
-                    Error::Corruption { file, detail, .. } => Error::Corruption {
-                        file,
-                        offset: *offset,
-                        detail,
-                    },
-                    e => e,
-                })?;
-            vs.apply_counters(edit);
+            builder.apply(&edit).map_err(corrupt)?;
+            // Later edits override earlier ones, field by field.
+            format_version = edit.format_version.or(format_version);
+            options_text = edit.options.or(options_text);
+            log_number = edit.log_number.or(log_number);
+            next_file_number = edit.next_file_number.or(next_file_number);
+            last_sequence = edit.last_sequence.or(last_sequence);
+            last_offset = offset;
         }
-        let max_file = levels.iter().flatten().map(|f| f.number).max().unwrap_or(0);
-        vs.next_file_number = vs.next_file_number.max(max_file + 1).max(number + 1);
-        let mut version = Version { levels };
-        version.sort_levels();
-        vs.current = Arc::new(version);
-        vs.start_new_manifest()?;
-        Ok(vs)
-    }
-
-    fn apply_counters(&mut self, edit: &VersionEdit) {
-        if let Some(o) = &edit.options {
-            self.options_text = o.clone();
-        }
-        if let Some(n) = edit.log_number {
-            self.log_number = self.log_number.max(n);
-        }
-        if let Some(n) = edit.next_file_number {
-            self.next_file_number = self.next_file_number.max(n);
-        }
-        if let Some(s) = edit.last_sequence {
-            self.last_sequence = self.last_sequence.max(s);
-        }
-    }
-
-    /// Writes a new manifest holding a snapshot of the current state, syncs it, and points
-    /// `CURRENT` at it.
-    fn start_new_manifest(&mut self) -> Result<()> {
-        let number = self.new_file_number();
-        let path = manifest_path(&self.dir, number);
-        let mut writer = LogWriter::new(self.fs.create(&path)?);
-        let mut snapshot = VersionEdit {
-            format_version: Some(self.format_version),
-            options: Some(self.options_text.clone()),
-            log_number: Some(self.log_number),
-            next_file_number: Some(self.next_file_number),
-            last_sequence: Some(self.last_sequence),
-            ..Default::default()
+        let missing = |field: &str| {
+            Error::corruption(
+                &label,
+                last_offset,
+                format!("the manifest records no {field}"),
+            )
         };
-        for level in 0..NUM_LEVELS {
-            for f in self.current.files(level) {
-                snapshot.new_files.push((level, (**f).clone()));
-            }
-        }
-        writer.add_record(&snapshot.encode())?;
-        writer.sync()?;
-        self.fs.sync_dir(&self.dir)?;
-        write_file_atomic(
-            self.fs.as_ref(),
-            &current_path(&self.dir),
-            format!("{}\n", manifest_name(number)).as_bytes(),
-        )?;
-        self.manifest = Some(writer);
-        self.manifest_number = number;
-        Ok(())
+        let format_version = format_version.ok_or_else(|| missing("format version"))?;
+        let log_number = log_number.ok_or_else(|| missing("log number"))?;
+        let next_file_number = next_file_number.ok_or_else(|| missing("next file number"))?;
+        let last_sequence = last_sequence.ok_or_else(|| missing("last sequence"))?;
+        let max_number = builder.max_file_number();
+        let version = builder
+            .build()
+            .map_err(|d| Error::corruption(&label, last_offset, d))?;
+
+        let options_text = options_text.unwrap_or_default();
+        // Past every number the manifest mentions, then one for the new manifest.
+        let manifest_number = [max_number, old_number, log_number]
+            .into_iter()
+            .fold(next_file_number, |next, n| next.max(n.saturating_add(1)));
+        let next_file_number = manifest_number + 1;
+        let snapshot = snapshot_edit(
+            &version,
+            &Counters {
+                format_version,
+                options_text: &options_text,
+                log_number,
+                next_file_number,
+                last_sequence,
+            },
+        );
+        let manifest = start_manifest(fs.as_ref(), dir, manifest_number, &snapshot)?;
+        Ok(VersionSet {
+            fs,
+            dir: dir.to_owned(),
+            current: Arc::new(version),
+            manifest_base_size: manifest.len(),
+            manifest,
+            manifest_number,
+            max_manifest_size: MAX_MANIFEST_SIZE,
+            next_file_number,
+            last_sequence,
+            log_number,
+            options_text,
+            format_version,
+            failed: None,
+        })
     }
 
     /// The current version.
@@ -194,238 +232,305 @@ impl VersionSet {
         self.current.clone()
     }
 
-    /// Records `edit` durably and makes the result the current version.
+    /// Logs `edit` to the manifest, syncs it, and installs the version it produces.
     ///
-    /// The next file number and last sequence are stamped into the edit. The edit is appended
-    /// as one record and the manifest synced *before* the new version is installed; if that
-    /// fails, the current version is unchanged and the error is returned (the engine then
-    /// refuses further writes, since the manifest's tail is unknown).
+    /// The edit is checked against the current version first (levels in range, deleted
+    /// files present, added numbers not already live, levels above 0 still disjoint, the log
+    /// number not going backwards). It is then stamped with the current
+    /// [`next_file_number`](Self::next_file_number) and
+    /// [`last_sequence`](Self::last_sequence) (overwriting whatever the caller put there),
+    /// appended as one record and synced. Only then does the new version become current, and
+    /// the edit's `log_number` and `options`, if set, take effect.
     ///
-    /// Errors: [`Error::Corruption`] if the edit deletes a file that is not there;
-    /// [`Error::Io`].
+    /// If the manifest has grown past the rollover size (the larger of
+    /// [`MAX_MANIFEST_SIZE`], or [`set_max_manifest_size`](Self::set_max_manifest_size)'s
+    /// value, and twice the size of its initial snapshot, so that a huge database does not
+    /// roll over on every edit), the edit is not appended: a new manifest with a snapshot of
+    /// the new state is written instead and `CURRENT` switched to it. The old manifest is
+    /// left for the obsolete-file cleanup.
+    ///
+    /// Errors: [`Error::InvalidArgument`] if the edit is inconsistent with the current version
+    /// or tries to change the format version (nothing is written, the set stays usable);
+    /// [`Error::Io`] if the manifest could not be written or synced, after which the set is
+    /// failed (see [Failures](Self#failures)); [`Error::Io`] again for every call after such a
+    /// failure.
     pub fn log_and_apply(&mut self, mut edit: VersionEdit) -> Result<Arc<Version>> {
-        edit.next_file_number = Some(self.next_file_number);
-        edit.last_sequence = Some(self.last_sequence);
-        let mut levels = self.current.levels.clone();
-        edit.apply_files(&mut levels, "<version edit>")?;
-        let writer = self.manifest.as_mut().ok_or(Error::Closed)?;
-        let r = writer
-            .add_record(&edit.encode())
-            .and_then(|_| writer.sync());
-        if let Err(e) = r {
-            // The manifest tail is unknown: never append to it again.
-            self.manifest = None;
+        if let Some(first) = &self.failed {
+            return Err(Error::io(
+                format!("manifest unusable after an earlier failure ({first})"),
+                std::io::Error::other("version set failed"),
+            ));
+        }
+        if edit
+            .format_version
+            .is_some_and(|v| v != self.format_version)
+        {
+            return Err(Error::InvalidArgument(
+                "log_and_apply cannot change the manifest format version".into(),
+            ));
+        }
+        if let Some(n) = edit.log_number {
+            if n < self.log_number {
+                return Err(Error::InvalidArgument(format!(
+                    "log number {n} is below the current log number {}",
+                    self.log_number
+                )));
+            }
+        }
+        let mut builder = VersionBuilder::from_version(&self.current);
+        builder.apply(&edit).map_err(Error::InvalidArgument)?;
+        let version = builder.build().map_err(Error::InvalidArgument)?;
+
+        // Counters only grow, so raising them before the write is safe even if it fails.
+        for n in edit.new_files.iter().map(|(_, f)| f.number) {
+            self.mark_file_number_used(n);
+        }
+        let log_number = edit.log_number.unwrap_or(self.log_number);
+        self.mark_file_number_used(log_number);
+
+        let result = if self.manifest.len() >= self.rollover_size() {
+            self.roll_over(&version, log_number, edit.options.as_deref())
+        } else {
+            edit.next_file_number = Some(self.next_file_number);
+            edit.last_sequence = Some(self.last_sequence);
+            self.manifest
+                .add_record(&edit.encode())
+                .and_then(|()| self.manifest.sync())
+        };
+        if let Err(e) = result {
+            self.failed = Some(e.to_string());
             return Err(e);
         }
-        self.apply_counters(&edit);
-        let mut version = Version { levels };
-        version.sort_levels();
-        self.current = Arc::new(version);
-        if self
-            .manifest
-            .as_ref()
-            .is_some_and(|w| w.len() > MAX_MANIFEST_BYTES)
-        {
-            self.start_new_manifest()?;
+        if let Some(o) = edit.options {
+            self.options_text = o;
         }
+        self.log_number = log_number;
+        self.current = Arc::new(version);
         Ok(self.current.clone())
     }
 
-    /// Takes a new file number.
+    /// Takes the next file number (for a WAL, an SSTable or a manifest). Numbers are never
+    /// reused: the counter is persisted with every edit, and raised past every number found
+    /// at recovery.
     pub fn new_file_number(&mut self) -> u64 {
         let n = self.next_file_number;
         self.next_file_number += 1;
         n
     }
 
-    /// The next file number to be taken.
+    /// The number [`new_file_number`](Self::new_file_number) will return next.
     pub fn next_file_number(&self) -> u64 {
         self.next_file_number
     }
 
-    /// Makes sure `number` is never handed out (a file found on disk during recovery).
-    pub fn mark_file_number_used(&mut self, number: u64) {
-        self.next_file_number = self.next_file_number.max(number + 1);
+    /// Makes sure `n` is never handed out: raises the counter to `n + 1` if needed.
+    pub fn mark_file_number_used(&mut self, n: u64) {
+        self.next_file_number = self.next_file_number.max(n.saturating_add(1));
     }
 
-    /// The last sequence number recorded.
+    /// The sequence number of the newest write, as last set or recovered.
     pub fn last_sequence(&self) -> u64 {
         self.last_sequence
     }
 
-    /// Sets the last sequence number the next edit records. Never moves backwards.
+    /// Records the sequence number of the newest write; it is persisted with the next edit.
+    /// It must not go backwards (checked in debug builds).
     pub fn set_last_sequence(&mut self, s: u64) {
-        self.last_sequence = self.last_sequence.max(s);
+        debug_assert!(s >= self.last_sequence, "last sequence going backwards");
+        self.last_sequence = s;
     }
 
-    /// WAL segments numbered below this are obsolete.
+    /// WAL segments numbered below this are obsolete; recovery replays the others.
     pub fn log_number(&self) -> u64 {
         self.log_number
     }
 
-    /// The live manifest's file number.
+    /// The number of the manifest being written (`MANIFEST-NNNNNN`, named by `CURRENT`).
     pub fn manifest_number(&self) -> u64 {
         self.manifest_number
     }
 
-    /// The persisted options as last recorded.
+    /// The persisted options text (`name=value` lines), as last recorded.
     pub fn options_text(&self) -> &str {
         &self.options_text
     }
 
-    /// The manifest format version.
+    /// The manifest format version the database was created with.
     pub fn format_version(&self) -> u32 {
         self.format_version
     }
+
+    /// The error that made the set failed, if one did (see [Failures](Self#failures)).
+    pub fn failure(&self) -> Option<&str> {
+        self.failed.as_deref()
+    }
+
+    /// Overrides [`MAX_MANIFEST_SIZE`] for this set (not persisted). Mostly for tests.
+    pub fn set_max_manifest_size(&mut self, bytes: u64) {
+        self.max_manifest_size = bytes;
+    }
+
+    /// The manifest's current size in bytes.
+    pub fn manifest_size(&self) -> u64 {
+        self.manifest.len()
+    }
+
+    fn rollover_size(&self) -> u64 {
+        self.max_manifest_size
+            .max(self.manifest_base_size.saturating_mul(2))
+    }
+
+    /// Replaces the manifest with a new one holding a snapshot of `version` and the
+    /// counters (with `log_number` and, if given, `options_text` as they will be once the
+    /// edit is installed).
+    fn roll_over(
+        &mut self,
+        version: &Version,
+        log_number: u64,
+        options_text: Option<&str>,
+    ) -> Result<()> {
+        let number = self.new_file_number();
+        let snapshot = snapshot_edit(
+            version,
+            &Counters {
+                format_version: self.format_version,
+                options_text: options_text.unwrap_or(&self.options_text),
+                log_number,
+                next_file_number: self.next_file_number,
+                last_sequence: self.last_sequence,
+            },
+        );
+        let writer = start_manifest(self.fs.as_ref(), &self.dir, number, &snapshot)?;
+        self.manifest_base_size = writer.len();
+        self.manifest = writer;
+        self.manifest_number = number;
+        Ok(())
+    }
 }
 
-/// Every edit of the manifest at `path`, with the offset of its record, for recovery and the
-/// `kevo manifest` view. A torn last record is ignored.
+/// Writes `MANIFEST-<number>` in `dir` holding the single record `snapshot`, makes it
+/// durable (file sync, then directory sync), then points `CURRENT` at it atomically.
+/// Returns the writer, positioned for the next edit.
+fn start_manifest(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    number: u64,
+    snapshot: &VersionEdit,
+) -> Result<LogWriter> {
+    let path = manifest_path(dir, number);
+    let written = (|| {
+        let mut w = LogWriter::new(fs.create(&path)?);
+        w.add_record(&snapshot.encode())?;
+        w.sync()?;
+        fs.sync_dir(dir)?;
+        Ok(w)
+    })();
+    let writer = match written {
+        Ok(w) => w,
+        Err(e) => {
+            // CURRENT still names the previous manifest (or nothing), so the new file is
+            // just garbage; removing it is a courtesy.
+            let _ = fs.remove(&path);
+            return Err(e);
+        }
+    };
+    // From here a failure leaves it unknown which manifest CURRENT names; both are
+    // complete, so the new file must stay.
+    let current = format!("{}\n", manifest_name(number));
+    write_file_atomic(fs, &current_path(dir), current.as_bytes())?;
+    Ok(writer)
+}
+
+/// The edit that recreates `version` and the counters from nothing: the first record of a
+/// manifest.
+fn snapshot_edit(version: &Version, c: &Counters<'_>) -> VersionEdit {
+    let mut edit = VersionEdit {
+        format_version: Some(c.format_version),
+        options: Some(c.options_text.to_owned()),
+        log_number: Some(c.log_number),
+        next_file_number: Some(c.next_file_number),
+        last_sequence: Some(c.last_sequence),
+        ..Default::default()
+    };
+    for level in 0..super::NUM_LEVELS {
+        for f in version.files(level) {
+            edit.add_file(level, FileMetaData::clone(f));
+        }
+    }
+    edit
+}
+
+/// The number of the manifest `CURRENT` in `dir` names.
 ///
-/// Errors: [`Error::NotFound`], [`Error::Corruption`] for damaged records or edits,
-/// [`Error::Io`].
+/// Errors: [`Error::NotFound`] if there is no `CURRENT`; [`Error::Corruption`] if it is not
+/// exactly one line `MANIFEST-NNNNNN\n`; [`Error::Io`] if it cannot be read.
+pub fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<u64> {
+    let path = current_path(dir);
+    let label = path.display().to_string();
+    let file = fs.open(&path).map_err(|e| match e {
+        Error::NotFound(_) => {
+            Error::NotFound(format!("{label} (no database in {})", dir.display()))
+        }
+        e => e,
+    })?;
+    if file.len() > MAX_CURRENT_SIZE {
+        return Err(Error::corruption(&label, 0, "CURRENT is too large"));
+    }
+    let mut bytes = vec![0u8; file.len() as usize];
+    file.read_exact_at(0, &mut bytes)?;
+    let bad = || {
+        Error::corruption(
+            &label,
+            0,
+            format!(
+                "CURRENT should be one line naming a manifest, found {:?}",
+                String::from_utf8_lossy(&bytes)
+            ),
+        )
+    };
+    let name = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|s| s.strip_suffix('\n'))
+        .ok_or_else(bad)?;
+    match parse_file_name(name) {
+        Some(FileKind::Manifest(n)) if manifest_name(n) == name => Ok(n),
+        _ => Err(bad()),
+    }
+}
+
+/// Every edit of the manifest at `path`, with the offset of its record, for inspection
+/// (the `kevo manifest` command). Reads like recovery does
+/// ([`WalRecoveryMode::TolerateCorruptedTail`]), but applies nothing.
+///
+/// Errors: [`Error::NotFound`] if the file does not exist; [`Error::Corruption`] for a
+/// damaged record (other than a torn tail) or an undecodable edit;
+/// [`Error::InvalidArgument`] for a newer format; [`Error::Io`].
 pub fn read_manifest(fs: &dyn FileSystem, path: &Path) -> Result<Vec<(u64, VersionEdit)>> {
-    let name = path.display().to_string();
-    let file = fs.open(path)?;
-    let mut reader = LogReader::new(file, name.clone(), WalRecoveryMode::TolerateCorruptedTail);
+    let label = path.display().to_string();
+    let mut reader = LogReader::new(
+        fs.open(path)?,
+        label.clone(),
+        WalRecoveryMode::TolerateCorruptedTail,
+    );
     let mut edits = Vec::new();
     while let Some((offset, record)) = reader.read_record()? {
-        edits.push((offset, VersionEdit::decode(&record, &name, offset)?));
-    }
-    if edits.is_empty() {
-        return Err(Error::corruption(name, 0, "manifest holds no edit"));
+        edits.push((offset, VersionEdit::decode(&record, &label, offset)?));
     }
     Ok(edits)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fs::{CrashMode, MemFileSystem};
-    use crate::key::{make_internal_key, ValueKind};
-    use crate::manifest::FileMetaData;
-
-    fn meta(number: u64, lo: &str, hi: &str) -> FileMetaData {
-        FileMetaData {
-            number,
-            file_size: 1000 + number,
-            smallest: make_internal_key(lo.as_bytes(), number, ValueKind::Put),
-            largest: make_internal_key(hi.as_bytes(), number, ValueKind::Put),
-            smallest_seq: number,
-            largest_seq: number,
-            num_entries: 3,
-            num_deletions: 1,
-        }
-    }
-
-    fn setup() -> (MemFileSystem, Arc<dyn FileSystem>) {
-        let fs = MemFileSystem::new();
-        fs.create_dir_all(Path::new("/db")).unwrap();
-        let dynfs: Arc<dyn FileSystem> = Arc::new(fs.clone());
-        (fs, dynfs)
-    }
-
-    #[test]
-    fn edits_survive_recover_and_crash() {
-        let (fs, dynfs) = setup();
-        let dir = Path::new("/db");
-        let mut vs = VersionSet::create(dynfs.clone(), dir, "a=1\n".into()).unwrap();
-        let n1 = vs.new_file_number();
-        let n2 = vs.new_file_number();
-        let mut e = VersionEdit::default();
-        e.add_file(0, meta(n1, "a", "m"));
-        e.add_file(0, meta(n2, "c", "z"));
-        vs.set_last_sequence(50);
-        vs.log_and_apply(e).unwrap();
-        let n3 = vs.new_file_number();
-        let mut e = VersionEdit {
-            log_number: Some(9),
-            ..Default::default()
-        };
-        e.delete_file(0, n1);
-        e.add_file(1, meta(n3, "a", "b"));
-        vs.log_and_apply(e).unwrap();
-        let next = vs.next_file_number();
-        drop(vs);
-
-        let fs = fs.crash(CrashMode {
-            tear_unsynced: true,
-            forget_unsynced_dir_entries: true,
-            seed: 3,
-        });
-        let vs = VersionSet::recover(Arc::new(fs), dir).unwrap();
-        let v = vs.current();
-        assert_eq!(
-            v.files(0).iter().map(|f| f.number).collect::<Vec<_>>(),
-            vec![n2]
-        );
-        assert_eq!(*v.files(1)[0], meta(n3, "a", "b"));
-        assert_eq!(vs.last_sequence(), 50);
-        assert_eq!(vs.log_number(), 9);
-        assert_eq!(vs.options_text(), "a=1\n");
-        assert!(vs.next_file_number() >= next);
-        assert!(
-            vs.manifest_number() >= next,
-            "recovery starts a new manifest"
-        );
-    }
-
-    #[test]
-    fn bad_current_and_bad_edits() {
-        let (fs, dynfs) = setup();
-        let dir = Path::new("/db");
-        assert!(matches!(
-            VersionSet::recover(dynfs.clone(), dir),
-            Err(Error::NotFound(_))
-        ));
-        let mut vs = VersionSet::create(dynfs.clone(), dir, String::new()).unwrap();
-        let mut e = VersionEdit::default();
-        e.delete_file(2, 77);
-        assert!(vs.log_and_apply(e).unwrap_err().is_corruption());
-        drop(vs);
-        write_file_atomic(&fs, &current_path(dir), b"MANIFEST-000999\n").unwrap();
-        assert!(matches!(
-            VersionSet::recover(dynfs.clone(), dir),
-            Err(Error::NotFound(_))
-        ));
-        write_file_atomic(&fs, &current_path(dir), b"garbage").unwrap();
-        assert!(VersionSet::recover(dynfs.clone(), dir)
-            .unwrap_err()
-            .is_corruption());
-    }
-
-    #[test]
-    fn newer_format_is_refused() {
-        let (_fs, dynfs) = setup();
-        let dir = Path::new("/db");
-        let mut vs = VersionSet::create(dynfs.clone(), dir, String::new()).unwrap();
-        vs.log_and_apply(VersionEdit {
-            format_version: Some(99),
-            ..Default::default()
-        })
-        .unwrap();
-        drop(vs);
-        assert!(matches!(
-            VersionSet::recover(dynfs, dir),
-            Err(Error::InvalidArgument(_))
-        ));
-    }
-
-    #[test]
-    fn damaged_middle_record_is_corruption() {
-        let (fs, dynfs) = setup();
-        let dir = Path::new("/db");
-        let mut vs = VersionSet::create(dynfs.clone(), dir, String::new()).unwrap();
-        for i in 0..5 {
-            let n = vs.new_file_number();
-            let mut e = VersionEdit::default();
-            e.add_file(0, meta(n, "a", &format!("z{i}")));
-            vs.log_and_apply(e).unwrap();
-        }
-        let path = manifest_path(dir, vs.manifest_number());
-        drop(vs);
-        // The first record is the snapshot; damage its payload (after the 11-byte header).
-        fs.corrupt(&path, 13, b"\xff").unwrap();
-        assert!(VersionSet::recover(dynfs, dir).unwrap_err().is_corruption());
+impl fmt::Debug for VersionSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VersionSet")
+            .field("dir", &self.dir)
+            .field("current", &self.current)
+            .field("manifest_number", &self.manifest_number)
+            .field("manifest_size", &self.manifest.len())
+            .field("next_file_number", &self.next_file_number)
+            .field("last_sequence", &self.last_sequence)
+            .field("log_number", &self.log_number)
+            .field("format_version", &self.format_version)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
     }
 }

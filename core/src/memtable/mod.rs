@@ -48,7 +48,11 @@ impl MemEntry {
         let mut p = [0u8; 16];
         let n = uk.len().min(16);
         p[..n].copy_from_slice(&uk[..n]);
-        MemEntry { prefix: u128::from_be_bytes(p), buf, key_len }
+        MemEntry {
+            prefix: u128::from_be_bytes(p),
+            buf,
+            key_len,
+        }
     }
     /// A search target for the encoded internal key `ikey`.
     fn probe(ikey: &[u8]) -> Self {
@@ -137,7 +141,8 @@ impl MemTable {
         let key_len = buf.len();
         buf.extend_from_slice(value);
         let bytes = buf.len() + ENTRY_OVERHEAD;
-        self.map.insert(MemEntry::new(buf.into_boxed_slice(), key_len), ());
+        self.map
+            .insert(MemEntry::new(buf.into_boxed_slice(), key_len), ());
         self.approximate_bytes
             .fetch_add(bytes, AtomicOrdering::Relaxed);
         self.largest_seq.fetch_max(seq, AtomicOrdering::Relaxed);
@@ -146,7 +151,10 @@ impl MemTable {
     /// The newest entry of `user_key` with sequence `<= seq`.
     pub fn get(&self, user_key_wanted: &[u8], seq: SequenceNumber) -> LookupResult {
         let target = seek_key(user_key_wanted, seq);
-        let Some(e) = self.map.lower_bound(Bound::Included(&MemEntry::probe(&target))) else {
+        let Some(e) = self
+            .map
+            .lower_bound(Bound::Included(&MemEntry::probe(&target)))
+        else {
             return LookupResult::Absent;
         };
         let entry = e.key();

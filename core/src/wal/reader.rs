@@ -94,8 +94,8 @@ enum Physical {
 
 /// Damage found while assembling a record, before the mode decides what it means.
 struct Damage {
-    /// Where the damaged or out-of-place fragment starts (or the file length, for a record
-    /// cut short by the end of the file).
+    /// Where the damaged or out-of-place fragment starts (for a record cut short by the end
+    /// of the file, where the record starts).
     at: u64,
     /// First byte of the record the damage destroys; everything before it is intact.
     record_start: u64,
@@ -198,7 +198,7 @@ impl LogReader {
                     return match partial {
                         None => Ok(None),
                         Some((record_start, _)) => self.on_damage(Damage {
-                            at: self.file_len,
+                            at: record_start,
                             record_start,
                             scan_from: self.file_len,
                             reason: format!(

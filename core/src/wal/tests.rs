@@ -467,7 +467,7 @@ fn crash_keeps_every_synced_record() {
         }
         w.flush().unwrap();
         drop(w);
-        fs.crash(CrashMode {
+        let fs = fs.crash(CrashMode {
             tear_unsynced: true,
             seed,
             ..CrashMode::drop_unsynced()
