@@ -79,10 +79,14 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
         closed: AtomicBool::new(false),
         writers: Mutex::new(VecDeque::new()),
         // Placeholder until recovery picks the real segment below.
-        wal: Mutex::new(WalState::new(LogWriter::new(Box::new(NullFile)), 0)),
+        wal: Mutex::new(WalState::new(
+            LogWriter::new(Box::new(NullFile)),
+            0,
+            Arc::new(MemTable::new(0, 4096)),
+        )),
         last_sequence: AtomicU64::new(versions.last_sequence()),
         super_version: RwLock::new(Arc::new(SuperVersion {
-            mem: Arc::new(MemTable::new(0)),
+            mem: Arc::new(MemTable::new(0, 4096)),
             imm: Vec::new(),
             version: versions.current(),
         })),
@@ -124,7 +128,7 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
 
     let mut max_seq: SequenceNumber = db.versions.lock().last_sequence();
     let mut edit = VersionEdit::default();
-    let mut mem = Arc::new(MemTable::new(0));
+    let mut mem = Arc::new(MemTable::new(0, db.options.memtable_size));
     for (i, &number) in wals.iter().enumerate() {
         db.versions.lock().mark_file_number_used(number);
         let path = wal_path(&db.dir, number);
@@ -146,7 +150,7 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
                 if let Some(meta) = db.write_level0_table(&mem)? {
                     edit.new_files.push((0, meta));
                 }
-                mem = Arc::new(MemTable::new(0));
+                mem = Arc::new(MemTable::new(0, db.options.memtable_size));
             }
         }
         if let Some(tail) = reader.dropped_tail() {
@@ -183,9 +187,10 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
     };
     db.last_sequence
         .store(max_seq, std::sync::atomic::Ordering::Release);
-    *db.wal.lock() = WalState::new(LogWriter::new(file), number);
+    let mem = Arc::new(MemTable::new(number, db.options.memtable_size));
+    *db.wal.lock() = WalState::new(LogWriter::new(file), number, mem.clone());
     db.install_super_version(|_| SuperVersion {
-        mem: Arc::new(MemTable::new(number)),
+        mem,
         imm: Vec::new(),
         version,
     });

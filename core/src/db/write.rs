@@ -31,8 +31,10 @@ pub(crate) const MAX_GROUP_BYTES: usize = 1 << 20;
 
 /// A writer waiting in the queue.
 pub(crate) struct PendingWrite {
-    /// The operations; `None` for a request to switch the memtable (from `Db::flush`).
-    batch: Option<WriteBatch>,
+    /// The operations; `None` for a request to switch the memtable (from `Db::flush`). The
+    /// leader takes them out (no copy) while their writer waits.
+    batch: Mutex<Option<WriteBatch>>,
+    is_switch: bool,
     force_switch: bool,
     result: Mutex<Option<Result<()>>>,
     cv: Condvar,
@@ -42,15 +44,18 @@ pub(crate) struct PendingWrite {
 pub(crate) struct WalState {
     pub(crate) writer: LogWriter,
     pub(crate) number: u64,
+    /// The memtable whose writes this segment logs (the leader inserts into it).
+    pub(crate) mem: Arc<MemTable>,
     bytes_since_sync: u64,
     last_sync: Instant,
 }
 
 impl WalState {
-    pub(crate) fn new(writer: LogWriter, number: u64) -> Self {
+    pub(crate) fn new(writer: LogWriter, number: u64, mem: Arc<MemTable>) -> Self {
         WalState {
             writer,
             number,
+            mem,
             bytes_since_sync: 0,
             last_sync: Instant::now(),
         }
@@ -91,7 +96,8 @@ impl DbInner {
     pub(crate) fn write(&self, batch: Option<WriteBatch>, force_switch: bool) -> Result<()> {
         self.check_open()?;
         let w = Arc::new(PendingWrite {
-            batch,
+            is_switch: batch.is_none(),
+            batch: Mutex::new(batch),
             force_switch,
             result: Mutex::new(None),
             cv: Condvar::new(),
@@ -139,37 +145,35 @@ impl DbInner {
         if let Err(e) = self.make_room_for_write(leader.force_switch) {
             return (1, Err(e));
         }
-        let Some(first) = &leader.batch else {
+        if leader.is_switch {
             return (1, Ok(()));
-        };
+        }
+        let mut batch = leader
+            .batch
+            .lock()
+            .take()
+            .expect("a leader's batch is taken once");
 
         // Gather the group: batches queued behind the leader, up to MAX_GROUP_BYTES, stopping
-        // at a switch request.
-        let mut group_batch: Option<WriteBatch> = None;
+        // at a switch request. Their writers sleep until the leader reports back.
         let mut group_len = 1;
         {
             let queue = self.writers.lock();
-            let mut bytes = first.size_in_bytes();
             for w in queue.iter().skip(1) {
-                let Some(b) = &w.batch else { break };
-                if bytes + b.size_in_bytes() > MAX_GROUP_BYTES {
+                if w.is_switch {
                     break;
                 }
-                bytes += b.size_in_bytes();
-                group_batch.get_or_insert_with(|| first.clone()).append(b);
+                let mut other = w.batch.lock();
+                let Some(b) = other.as_ref() else { break };
+                if batch.size_in_bytes() + b.size_in_bytes() > MAX_GROUP_BYTES {
+                    break;
+                }
+                batch.append(b);
+                *other = None;
                 group_len += 1;
             }
         }
-        let r = match group_batch.as_mut() {
-            Some(b) => self.commit(b),
-            None => {
-                // The batch is shared with nobody else, but it sits behind `&` in the queue
-                // and the sequence must be stamped into it: a copy of ~100 bytes, cheap next
-                // to the WAL append.
-                let mut b = first.clone();
-                self.commit(&mut b)
-            }
-        };
+        let r = self.commit(&mut batch);
         if let Err(e) = &r {
             // The WAL may now hold a partial or unsynced record: refuse further writes rather
             // than acknowledge writes we may not keep.
@@ -184,10 +188,11 @@ impl DbInner {
     fn commit(&self, batch: &mut WriteBatch) -> Result<()> {
         let first_seq = self.last_sequence.load(Ordering::Acquire) + 1;
         batch.set_sequence(first_seq);
-        let mem = self.current_super_version().mem.clone();
-        self.wal
-            .lock()
-            .append(batch.as_bytes(), self.options.sync_mode)?;
+        let mem = {
+            let mut wal = self.wal.lock();
+            wal.append(batch.as_bytes(), self.options.sync_mode)?;
+            wal.mem.clone()
+        };
         let mut seq = first_seq;
         for op in batch.iter() {
             match op.map_err(Error::InvalidArgument)? {
@@ -240,14 +245,14 @@ impl DbInner {
         let path = wal_path(&self.dir, number);
         let file = self.fs.create(&path)?;
         self.fs.sync_dir(&self.dir)?;
+        let mem = Arc::new(MemTable::new(number, self.options.memtable_size));
         {
             let mut wal = self.wal.lock();
             // Sync the old segment: a later segment must never survive a power loss that an
             // earlier one did not, or recovery would see a hole in the history.
             wal.writer.sync()?;
-            *wal = WalState::new(LogWriter::new(file), number);
+            *wal = WalState::new(LogWriter::new(file), number, mem.clone());
         }
-        let mem = Arc::new(MemTable::new(number));
         self.install_super_version(|sv| SuperVersion {
             mem,
             imm: std::iter::once(sv.mem.clone())

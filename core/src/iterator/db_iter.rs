@@ -345,8 +345,8 @@ mod tests {
 
     fn build(ops: &[(&str, Option<&str>)]) -> (Arc<MemTable>, Arc<MemTable>) {
         // Alternate ops between two memtables so the merge matters.
-        let a = Arc::new(MemTable::new(1));
-        let b = Arc::new(MemTable::new(2));
+        let a = Arc::new(MemTable::new(1, 1 << 20));
+        let b = Arc::new(MemTable::new(2, 1 << 20));
         for (i, (k, v)) in ops.iter().enumerate() {
             let t = if i % 2 == 0 { &a } else { &b };
             let seq = i as u64 + 1;

@@ -190,8 +190,8 @@ mod tests {
 
     #[test]
     fn merges_and_switches_direction() {
-        let a = Arc::new(MemTable::new(1));
-        let b = Arc::new(MemTable::new(2));
+        let a = Arc::new(MemTable::new(1, 1 << 20));
+        let b = Arc::new(MemTable::new(2, 1 << 20));
         let mut all = Vec::new();
         for i in 0..50u32 {
             let k = format!("k{:03}", i);

@@ -17,6 +17,9 @@ use std::sync::Arc;
 use crossbeam_skiplist::map::Entry;
 use crossbeam_skiplist::SkipMap;
 
+mod filter;
+pub use filter::MemTableFilter;
+
 use crate::error::Result;
 use crate::iterator::InternalIterator;
 use crate::key::{
@@ -57,6 +60,12 @@ impl MemEntry {
     /// A search target for the encoded internal key `ikey`.
     fn probe(ikey: &[u8]) -> Self {
         Self::new(ikey.into(), ikey.len())
+    }
+    /// A search target owning the encoded internal key `ikey` (no copy when its capacity is
+    /// exact, as `seek_key` makes it).
+    fn owned(ikey: Vec<u8>) -> Self {
+        let n = ikey.len();
+        Self::new(ikey.into_boxed_slice(), n)
     }
     fn key(&self) -> &[u8] {
         &self.buf[..self.key_len]
@@ -101,6 +110,7 @@ pub enum LookupResult {
 /// iterators and the flush thread.
 pub struct MemTable {
     map: SkipMap<MemEntry, ()>,
+    filter: MemTableFilter,
     approximate_bytes: AtomicUsize,
     /// Number of the WAL segment that holds this memtable's writes.
     wal_number: u64,
@@ -118,10 +128,12 @@ impl std::fmt::Debug for MemTable {
 }
 
 impl MemTable {
-    /// An empty memtable whose writes are logged in WAL segment `wal_number`.
-    pub fn new(wal_number: u64) -> Self {
+    /// An empty memtable whose writes are logged in WAL segment `wal_number`, with a key
+    /// filter sized for `budget_bytes` (the memtable size it will be switched at).
+    pub fn new(wal_number: u64, budget_bytes: usize) -> Self {
         MemTable {
             map: SkipMap::new(),
+            filter: MemTableFilter::new(budget_bytes),
             approximate_bytes: AtomicUsize::new(0),
             wal_number,
             largest_seq: AtomicU64::new(0),
@@ -141,6 +153,8 @@ impl MemTable {
         let key_len = buf.len();
         buf.extend_from_slice(value);
         let bytes = buf.len() + ENTRY_OVERHEAD;
+        // Bits first: see the ordering argument in `filter`.
+        self.filter.add(user_key);
         self.map
             .insert(MemEntry::new(buf.into_boxed_slice(), key_len), ());
         self.approximate_bytes
@@ -150,10 +164,13 @@ impl MemTable {
 
     /// The newest entry of `user_key` with sequence `<= seq`.
     pub fn get(&self, user_key_wanted: &[u8], seq: SequenceNumber) -> LookupResult {
+        if !self.filter.may_contain(user_key_wanted) {
+            return LookupResult::Absent;
+        }
         let target = seek_key(user_key_wanted, seq);
         let Some(e) = self
             .map
-            .lower_bound(Bound::Included(&MemEntry::probe(&target)))
+            .lower_bound(Bound::Included(&MemEntry::owned(target)))
         else {
             return LookupResult::Absent;
         };
@@ -265,7 +282,7 @@ mod tests {
 
     #[test]
     fn get_sees_newest_visible_entry() {
-        let m = MemTable::new(1);
+        let m = MemTable::new(1, 1 << 20);
         m.add(1, ValueKind::Put, b"a", b"v1");
         m.add(3, ValueKind::Put, b"a", b"v3");
         m.add(5, ValueKind::Delete, b"a", b"");
@@ -283,7 +300,7 @@ mod tests {
 
     #[test]
     fn iterator_walks_in_internal_order_both_ways() {
-        let m = Arc::new(MemTable::new(1));
+        let m = Arc::new(MemTable::new(1, 1 << 20));
         m.add(1, ValueKind::Put, b"b", b"1");
         m.add(2, ValueKind::Put, b"a", b"2");
         m.add(3, ValueKind::Put, b"b", b"3");
