@@ -242,6 +242,11 @@ pub fn dump_wal(args: &DumpWalArgs) -> Result<ExitCode> {
         writeln!(out, "file: {name} ({} bytes)", reader.file_len())?;
         let (mut records, mut ops, mut bytes) = (0u64, 0u64, 0u64);
         while let Some((offset, record)) = reader.read_record()? {
+            if record.is_empty() {
+                // The engine seals a segment with an empty record when it moves to the next.
+                writeln!(out, "record @{offset}: seal (the segment is complete)")?;
+                continue;
+            }
             let batch = WriteBatch::from_bytes(&record, &name, offset)?;
             records += 1;
             bytes += record.len() as u64;

@@ -72,9 +72,15 @@ fn check_value(value: &[u8]) -> Result<()> {
 impl WriteBatch {
     /// An empty batch.
     pub fn new() -> Self {
-        WriteBatch {
-            rep: vec![0; BATCH_HEADER_LEN],
-        }
+        Self::with_capacity(0)
+    }
+
+    /// An empty batch with room for `bytes` bytes of records before it reallocates (a put
+    /// takes key + value + about 11 bytes).
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut rep = Vec::with_capacity(BATCH_HEADER_LEN + bytes);
+        rep.resize(BATCH_HEADER_LEN, 0);
+        WriteBatch { rep }
     }
 
     /// Adds `key = value`.

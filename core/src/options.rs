@@ -64,7 +64,9 @@ pub struct Options {
     /// Write durability, see [`SyncMode`]. Default [`SyncMode::None`]. Persisted.
     pub sync_mode: SyncMode,
     /// Bytes of entries the memtable holds before it becomes immutable and is flushed to an
-    /// L0 SSTable. Default 64 MiB (RocksDB's `write_buffer_size`). Persisted.
+    /// L0 SSTable. Default 16 MiB: measured here, it beats 8, 32 and 64 MiB (RocksDB's
+    /// `write_buffer_size` default) on both random writes and random reads at 1M entries,
+    /// since a smaller skip list misses the cache less. Persisted.
     pub memtable_size: usize,
     /// Immutable memtables allowed to wait for their flush before writers stall until one is
     /// done. Default 2. Persisted.
@@ -96,7 +98,7 @@ impl Default for Options {
             create_if_missing: true,
             error_if_exists: false,
             sync_mode: SyncMode::None,
-            memtable_size: 64 << 20,
+            memtable_size: 16 << 20,
             max_immutable_memtables: 2,
             block_size: 4096,
             block_restart_interval: 16,

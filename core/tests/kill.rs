@@ -1,5 +1,6 @@
-//! Kill test: a child process writes with `SyncMode::Always` and reports every acknowledged
-//! write; the parent kills it with SIGKILL at random moments, reopens the database and checks
+//! Kill test: a child process writes (with `SyncMode::Always` in even cycles and
+//! `SyncMode::None` in odd ones: both promise that an acknowledged write survives a crash of
+//! the process) and reports every acknowledged write; the parent kills it with SIGKILL at random moments, reopens the database and checks
 //! that every acknowledged write is there with its last acknowledged value, that the one
 //! write in flight is either wholly there or wholly absent, and that nothing else changed.
 //!
@@ -18,9 +19,9 @@ const CHILD_ENV: &str = "KEVO_KILL_CHILD";
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 type Op = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
-fn child_options() -> Options {
+fn child_options(sync_mode: SyncMode) -> Options {
     Options::default()
-        .sync_mode(SyncMode::Always)
+        .sync_mode(sync_mode)
         .memtable_size(32 << 10)
         .l0_compaction_trigger(3)
         .target_file_size(64 << 10)
@@ -55,7 +56,12 @@ fn kill_child_writer() {
         return;
     }
     let mut seed: u64 = seed.parse::<u64>().unwrap() | 1;
-    let db = Db::open(dir, child_options()).unwrap();
+    let sync_mode = if mode == "none" {
+        SyncMode::None
+    } else {
+        SyncMode::Always
+    };
+    let db = Db::open(dir, child_options(sync_mode)).unwrap();
     let mut out = std::io::stdout().lock();
     for i in 0u64.. {
         let n = if rng(&mut seed).is_multiple_of(5) {
@@ -144,7 +150,8 @@ fn acknowledged_writes_survive_sigkill() {
     let mut in_flight_applied = 0usize;
     let started = Instant::now();
     for cycle in 0..cycles {
-        let mut child = spawn_child(&format!("write:{path}:{}", rng(&mut seed)));
+        let mode = if cycle % 2 == 0 { "always" } else { "none" };
+        let mut child = spawn_child(&format!("{mode}:{path}:{}", rng(&mut seed)));
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
             BufReader::new(stdout)

@@ -69,18 +69,17 @@ pub(crate) fn compact_l0(db: &DbInner) -> Result<()> {
         for f in &outputs {
             edit.new_files.push((1, f.clone()));
         }
-        let version = db.versions.lock().log_and_apply(edit);
+        let r = db.apply_edit(edit, |sv, version| SuperVersion {
+            mem: sv.mem.clone(),
+            imm: sv.imm.clone(),
+            version,
+        });
         for f in &outputs {
             db.pending_outputs.lock().remove(&f.number);
         }
-        version
+        r
     });
-    let version = result?;
-    db.install_super_version(|sv| SuperVersion {
-        mem: sv.mem.clone(),
-        imm: sv.imm.clone(),
-        version,
-    });
+    result?;
     Ok(())
 }
 

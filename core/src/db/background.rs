@@ -1,8 +1,7 @@
 //! Background work: flushing immutable memtables to L0, compacting, and deleting files no
 //! version needs any more.
 //!
-//! One background thread does it all, flushes first (they unblock writers), then
-//! compactions. A failed job records a background error: from then on writes fail with
+//! Two background threads: one flushes, one compacts. A failed job records a background error: from then on writes fail with
 //! [`Error::Background`](crate::Error::Background) until the database is reopened, because
 //! the in-memory state may no longer match what is durable.
 
@@ -11,6 +10,15 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::{DbInner, SuperVersion};
+
+/// The kinds of background work, one thread each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Job {
+    /// Writing immutable memtables to L0.
+    Flush,
+    /// Merging L0 into L1.
+    Compaction,
+}
 use crate::compaction;
 use crate::error::Result;
 use crate::filename::{parse_file_name, table_path, FileKind};
@@ -20,8 +28,11 @@ use crate::memtable::MemTable;
 use crate::sstable::{TableBuilder, TableOptions};
 
 impl DbInner {
-    /// The background thread's loop: waits for work, does it, repeats until shutdown.
-    pub(crate) fn background_loop(self: Arc<Self>) {
+    /// A background thread's loop: waits for work of its `job` kind, does it, repeats until
+    /// shutdown. Flushes and compactions run on separate threads (RocksDB's high- and
+    /// low-priority pools), so a long compaction never holds back the flush that writers may
+    /// be stalled on.
+    pub(crate) fn background_loop(self: Arc<Self>, job: Job) {
         loop {
             {
                 let mut bg = self.bg.lock();
@@ -29,13 +40,23 @@ impl DbInner {
                     if bg.shutting_down {
                         return;
                     }
-                    if bg.error.is_none() && self.has_background_work() {
+                    if bg.error.is_none() && self.has_background_work(job) {
                         break;
                     }
                     self.bg_cv.wait(&mut bg);
                 }
             }
-            let r = self.background_step();
+            let r = match job {
+                Job::Flush => match self.current_super_version().imm.last() {
+                    Some(oldest) => self.flush_memtable(oldest.clone()),
+                    None => Ok(()),
+                },
+                Job::Compaction => {
+                    let r = compaction::compact_l0(self.as_ref());
+                    self.delete_obsolete_files(false);
+                    r
+                }
+            };
             if let Err(e) = r {
                 self.set_bg_error(&e);
             }
@@ -44,20 +65,26 @@ impl DbInner {
         }
     }
 
-    fn has_background_work(&self) -> bool {
+    fn has_background_work(&self, job: Job) -> bool {
         let sv = self.current_super_version();
-        !sv.imm.is_empty() || compaction::needs_compaction(&sv.version, &self.options)
+        match job {
+            Job::Flush => !sv.imm.is_empty(),
+            Job::Compaction => compaction::needs_compaction(&sv.version, &self.options),
+        }
     }
 
-    fn background_step(&self) -> Result<()> {
-        let sv = self.current_super_version();
-        if let Some(oldest) = sv.imm.last() {
-            return self.flush_memtable(oldest.clone());
-        }
-        if compaction::needs_compaction(&sv.version, &self.options) {
-            compaction::compact_l0(self)?;
-            self.delete_obsolete_files();
-        }
+    /// Records `edit` in the manifest and installs the resulting version in a new super
+    /// version built by `update`, both under the version-set lock, so that concurrent flushes
+    /// and compactions install their versions in the order the manifest holds them.
+    pub(crate) fn apply_edit(
+        &self,
+        edit: VersionEdit,
+        update: impl FnOnce(&SuperVersion, Arc<crate::manifest::Version>) -> SuperVersion,
+    ) -> Result<()> {
+        let mut vs = self.versions.lock();
+        vs.set_last_sequence(self.last_sequence.load(Ordering::Acquire));
+        let version = vs.log_and_apply(edit)?;
+        self.install_super_version(|sv| update(sv, version));
         Ok(())
     }
 
@@ -82,16 +109,7 @@ impl DbInner {
         if let Some(meta) = &meta {
             edit.new_files.push((0, meta.clone()));
         }
-        let version = {
-            let mut vs = self.versions.lock();
-            vs.set_last_sequence(self.last_sequence.load(Ordering::Acquire));
-            vs.log_and_apply(edit)
-        };
-        if let Some(meta) = &meta {
-            self.pending_outputs.lock().remove(&meta.number);
-        }
-        let version = version?;
-        self.install_super_version(|sv| SuperVersion {
+        let r = self.apply_edit(edit, |sv, version| SuperVersion {
             mem: sv.mem.clone(),
             imm: sv
                 .imm
@@ -101,7 +119,12 @@ impl DbInner {
                 .collect(),
             version,
         });
-        self.delete_obsolete_files();
+        if let Some(meta) = &meta {
+            self.pending_outputs.lock().remove(&meta.number);
+        }
+        r?;
+        self.wal.lock().release_below(next_wal);
+        self.delete_obsolete_files(false);
         Ok(())
     }
 
@@ -153,7 +176,13 @@ impl DbInner {
     /// Deletes every file of the directory that no live version, pending output or live WAL
     /// needs (LevelDB's `RemoveObsoleteFiles`). Errors are ignored: a file left behind is
     /// removed by a later pass.
-    pub(crate) fn delete_obsolete_files(&self) {
+    pub(crate) fn delete_obsolete_files(&self, at_open: bool) {
+        // List first: a table created after this read of the pending outputs cannot be in the
+        // listing, and one in the listing that is no longer pending was installed in the
+        // current version before it left the pending set (read below, after it).
+        let Ok(names) = self.fs.list(&self.dir) else {
+            return;
+        };
         let mut live: HashSet<u64> = self.pending_outputs.lock().clone();
         {
             let mut versions = self.live_versions.lock();
@@ -172,15 +201,14 @@ impl DbInner {
             live.extend(current.files(level).iter().map(|f| f.number));
         }
         let current_wal = self.wal.lock().number;
-        let Ok(names) = self.fs.list(&self.dir) else {
-            return;
-        };
         for name in names {
             let obsolete = match parse_file_name(&name) {
                 Some(FileKind::Wal(n)) => n < log_number && n != current_wal,
                 Some(FileKind::Table(n)) => !live.contains(&n),
                 Some(FileKind::Manifest(n)) => n < manifest_number,
-                Some(FileKind::Temp) => true,
+                // Only at open: in the background, CURRENT.tmp may be a manifest switch under
+                // way on another thread.
+                Some(FileKind::Temp) => at_open,
                 _ => false,
             };
             if obsolete {

@@ -102,7 +102,7 @@ pub(crate) struct DbInner {
     pub(crate) bg: Mutex<BgState>,
     /// Signalled when background work may be needed or was done.
     pub(crate) bg_cv: Condvar,
-    bg_thread: Mutex<Option<JoinHandle<()>>>,
+    bg_threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Db {
@@ -148,7 +148,7 @@ impl Db {
     /// after an earlier failed WAL write or background job; [`Error::Io`] if the WAL write
     /// fails (the database then refuses further writes).
     pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        let mut b = WriteBatch::new();
+        let mut b = WriteBatch::with_capacity(key.len() + value.len() + 11);
         b.put(key, value)?;
         self.inner.write(Some(b), false)
     }
@@ -157,7 +157,7 @@ impl Db {
     ///
     /// Errors: as [`Db::put`].
     pub fn delete(&self, key: &[u8]) -> Result<()> {
-        let mut b = WriteBatch::new();
+        let mut b = WriteBatch::with_capacity(key.len() + 6);
         b.delete(key)?;
         self.inner.write(Some(b), false)
     }
@@ -455,7 +455,9 @@ impl DbInner {
             bg.shutting_down = true;
             self.bg_cv.notify_all();
         }
-        if let Some(t) = self.bg_thread.lock().take() {
+        // Take the handles out first: the lock must not be held while the threads finish.
+        let threads = std::mem::take(&mut *self.bg_threads.lock());
+        for t in threads {
             let _ = t.join();
         }
         *self.lock.lock() = None;

@@ -7,9 +7,13 @@
 //!    new database).
 //! 3. Replay, in order, every WAL segment numbered at or above the manifest's log number into
 //!    a memtable. Each WAL record is one write batch, so a batch is recovered whole or not at
-//!    all. The *last* segment may end in a torn record (the crash interrupted its write): it
-//!    is dropped, as [`WalRecoveryMode::TolerateCorruptedTail`] describes. Damage anywhere
-//!    else is [`Error::Corruption`]: silently skipping it would lose acknowledged writes.
+//!    all. A segment ends with a *seal* (an empty record) when the writer moved on to the
+//!    next one. The last segment may end in a torn record (the crash interrupted its write):
+//!    it is dropped, as [`WalRecoveryMode::TolerateCorruptedTail`] describes. An earlier
+//!    segment without its seal means power was lost before the seal was durable; since every
+//!    sync first syncs earlier segments, nothing after it was synced, and replay stops there
+//!    (the history recovered is a prefix). Damage followed by valid records is
+//!    [`Error::Corruption`]: skipping it would lose acknowledged writes.
 //! 4. Write the recovered memtable to an L0 table, start a fresh WAL segment, and record both
 //!    in the manifest with one version edit; the replayed segments are then obsolete.
 
@@ -20,11 +24,13 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
+use super::background::Job;
 use super::write::WalState;
 use super::{BgState, Db, DbInner, SuperVersion};
 use crate::batch::{BatchOp, WriteBatch};
 use crate::error::{Error, Result};
 use crate::filename::{current_path, lock_path, parse_file_name, wal_path, FileKind};
+use crate::fs::WritableFile;
 use crate::key::{SequenceNumber, ValueKind};
 use crate::manifest::{VersionEdit, VersionSet};
 use crate::memtable::MemTable;
@@ -96,19 +102,24 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
         pending_outputs: Mutex::new(HashSet::new()),
         bg: Mutex::new(BgState::default()),
         bg_cv: Condvar::new(),
-        bg_thread: Mutex::new(None),
+        bg_threads: Mutex::new(Vec::new()),
         options: options.clone(),
     };
     let inner = Arc::new(inner);
     recover_wal(&inner)?;
-    inner.delete_obsolete_files();
+    inner.delete_obsolete_files(true);
 
-    let bg = inner.clone();
-    let handle = std::thread::Builder::new()
-        .name("kevo-bg".into())
-        .spawn(move || bg.background_loop())
-        .map_err(|e| Error::io("spawn background thread", e))?;
-    *inner.bg_thread.lock() = Some(handle);
+    for (job, name) in [
+        (Job::Flush, "kevo-flush"),
+        (Job::Compaction, "kevo-compact"),
+    ] {
+        let bg = inner.clone();
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || bg.background_loop(job))
+            .map_err(|e| Error::io("spawn background thread", e))?;
+        inner.bg_threads.lock().push(handle);
+    }
     Ok(Db { inner })
 }
 
@@ -129,13 +140,27 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
     let mut max_seq: SequenceNumber = db.versions.lock().last_sequence();
     let mut edit = VersionEdit::default();
     let mut mem = Arc::new(MemTable::new(0, db.options.memtable_size));
+    if let Some(&newest) = wals.last() {
+        db.versions.lock().mark_file_number_used(newest);
+    }
     for (i, &number) in wals.iter().enumerate() {
-        db.versions.lock().mark_file_number_used(number);
         let path = wal_path(&db.dir, number);
         let name = path.display().to_string();
         let file = db.fs.open(&path)?;
         let mut reader = LogReader::new(file, name.clone(), WalRecoveryMode::TolerateCorruptedTail);
+        let mut sealed = false;
         while let Some((offset, record)) = reader.read_record()? {
+            if record.is_empty() {
+                sealed = true;
+                continue;
+            }
+            if sealed {
+                return Err(Error::corruption(
+                    &name,
+                    offset,
+                    "WAL record after the segment's seal",
+                ));
+            }
             let batch = WriteBatch::from_bytes(&record, &name, offset)?;
             let mut seq = batch.sequence();
             for op in batch.iter() {
@@ -153,19 +178,11 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
                 mem = Arc::new(MemTable::new(0, db.options.memtable_size));
             }
         }
-        if let Some(tail) = reader.dropped_tail() {
-            if i + 1 != wals.len() {
-                // Only the newest segment can have been cut by a crash: older ones were
-                // synced before the next one was started.
-                return Err(Error::corruption(
-                    &name,
-                    tail.offset,
-                    format!(
-                        "damaged record in a WAL segment that is not the last: {}",
-                        tail.reason
-                    ),
-                ));
-            }
+        if !sealed && i + 1 != wals.len() {
+            // The segment was never sealed, so power was lost before the seal reached the
+            // disk; no later write was synced (a sync first syncs every earlier segment), so
+            // the history ends here and later segments only hold unsynced writes.
+            break;
         }
     }
     if let Some(meta) = db.write_level0_table(&mem)? {
@@ -173,7 +190,7 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
     }
 
     let number = db.versions.lock().new_file_number();
-    let file = db.fs.create(&wal_path(&db.dir, number))?;
+    let file = db.create_wal(number)?;
     db.fs.sync_dir(&db.dir)?;
     edit.log_number = Some(number);
     let version = {
@@ -201,7 +218,7 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
 /// segment.
 struct NullFile;
 
-impl crate::fs::WritableFile for NullFile {
+impl WritableFile for NullFile {
     fn append(&mut self, _: &[u8]) -> Result<()> {
         Err(Error::Closed)
     }

@@ -21,6 +21,7 @@ use super::{DbInner, SuperVersion};
 use crate::batch::{BatchOp, WriteBatch};
 use crate::error::{Error, Result};
 use crate::filename::wal_path;
+use crate::fs::WritableFile;
 use crate::key::ValueKind;
 use crate::memtable::MemTable;
 use crate::options::SyncMode;
@@ -46,6 +47,11 @@ pub(crate) struct WalState {
     pub(crate) number: u64,
     /// The memtable whose writes this segment logs (the leader inserts into it).
     pub(crate) mem: Arc<MemTable>,
+    /// Earlier segments, sealed, whose memtables are not flushed yet and whose tails may not
+    /// be durable. They are synced before any later sync completes, so a power loss can never
+    /// keep a later segment's synced writes and lose an earlier segment's; and switching
+    /// segments costs no fsync on the write path.
+    retired: Vec<(u64, LogWriter)>,
     bytes_since_sync: u64,
     last_sync: Instant,
 }
@@ -56,6 +62,7 @@ impl WalState {
             writer,
             number,
             mem,
+            retired: Vec::new(),
             bytes_since_sync: 0,
             last_sync: Instant::now(),
         }
@@ -63,10 +70,32 @@ impl WalState {
 
     /// fsyncs the segment.
     pub(crate) fn sync(&mut self) -> Result<()> {
+        for (_, w) in &mut self.retired {
+            w.sync()?;
+        }
+        self.retired.clear();
         self.writer.sync()?;
         self.bytes_since_sync = 0;
         self.last_sync = Instant::now();
         Ok(())
+    }
+
+    /// Seals the current segment with an empty record (recovery's proof that the segment is
+    /// complete) and continues in `writer`.
+    fn rotate(&mut self, writer: LogWriter, number: u64, mem: Arc<MemTable>) -> Result<()> {
+        self.writer.add_record(&[])?;
+        self.writer.flush()?;
+        let old = std::mem::replace(&mut self.writer, writer);
+        self.retired.push((self.number, old));
+        self.number = number;
+        self.mem = mem;
+        Ok(())
+    }
+
+    /// Forgets retired segments numbered below `log_number`: their memtables are in
+    /// SSTables now.
+    pub(crate) fn release_below(&mut self, log_number: u64) {
+        self.retired.retain(|(n, _)| *n >= log_number);
     }
 
     /// Appends one record and makes it as durable as `mode` requires.
@@ -242,17 +271,12 @@ impl DbInner {
     /// the flush thread is woken.
     pub(crate) fn switch_memtable(&self) -> Result<()> {
         let number = self.versions.lock().new_file_number();
-        let path = wal_path(&self.dir, number);
-        let file = self.fs.create(&path)?;
+        let file = self.create_wal(number)?;
         self.fs.sync_dir(&self.dir)?;
         let mem = Arc::new(MemTable::new(number, self.options.memtable_size));
-        {
-            let mut wal = self.wal.lock();
-            // Sync the old segment: a later segment must never survive a power loss that an
-            // earlier one did not, or recovery would see a hole in the history.
-            wal.writer.sync()?;
-            *wal = WalState::new(LogWriter::new(file), number, mem.clone());
-        }
+        self.wal
+            .lock()
+            .rotate(LogWriter::new(file), number, mem.clone())?;
         self.install_super_version(|sv| SuperVersion {
             mem,
             imm: std::iter::once(sv.mem.clone())
@@ -263,6 +287,13 @@ impl DbInner {
         let _bg = self.bg.lock();
         self.bg_cv.notify_all();
         Ok(())
+    }
+
+    /// Creates WAL segment `number`, with room reserved for a full memtable's worth of
+    /// records.
+    pub(crate) fn create_wal(&self, number: u64) -> Result<Box<dyn WritableFile>> {
+        let hint = self.options.memtable_size as u64 + self.options.memtable_size as u64 / 4;
+        self.fs.create_log(&wal_path(&self.dir, number), hint)
     }
 
     /// Waits until no immutable memtable is waiting for its flush.

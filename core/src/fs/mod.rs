@@ -16,6 +16,7 @@
 //!   [`FileSystem::sync_dir`] on the parent directory.
 
 mod mem;
+mod mmap_log;
 mod os;
 
 pub use mem::{CrashMode, FaultKind, MemFileSystem};
@@ -79,6 +80,15 @@ pub trait FileSystem: Send + Sync + Debug {
 
     /// Creates `path` (truncating an existing file) for appending.
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>>;
+
+    /// Creates `path` for an append-only log expected to grow to about `size_hint` bytes
+    /// (a WAL segment). Same contract as [`create`](Self::create); an implementation may
+    /// reserve the space up front so that appends need no system call (the real file system
+    /// maps the file into memory: see [`OsFileSystem`]).
+    fn create_log(&self, path: &Path, size_hint: u64) -> Result<Box<dyn WritableFile>> {
+        let _ = size_hint;
+        self.create(path)
+    }
 
     /// Opens an existing file for positional reads.
     ///

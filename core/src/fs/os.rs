@@ -128,6 +128,12 @@ impl FileSystem for OsFileSystem {
         }))
     }
 
+    fn create_log(&self, path: &Path, size_hint: u64) -> Result<Box<dyn WritableFile>> {
+        Ok(Box::new(super::mmap_log::MmapLogFile::create(
+            path, size_hint,
+        )?))
+    }
+
     fn open(&self, path: &Path) -> Result<Arc<dyn RandomAccessFile>> {
         let file = File::open(path).map_err(|e| io_err("open", path, e))?;
         let len = file.metadata().map_err(|e| io_err("stat", path, e))?.len();
