@@ -265,3 +265,89 @@ fn concurrent_writers_and_readers_share_one_handle() {
     assert_eq!(db.scan::<Vec<u8>, _>(..).unwrap().count(), 2400);
     assert_eq!(db.last_sequence(), 2400);
 }
+
+#[test]
+fn db_and_iterators_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>() {}
+    assert_send_sync::<Db>();
+    assert_send::<kevo::DbIterator>();
+}
+
+#[test]
+fn an_io_error_on_the_write_path_fails_cleanly_and_loses_no_acknowledged_write() {
+    use kevo::fs::FaultKind;
+    for kind in [FaultKind::NoSpace, FaultKind::Io] {
+        for at in [0u64, 1, 3, 7] {
+            let fs = MemFileSystem::new();
+            let dir = Path::new("/db");
+            let db = Db::open(dir, mem_options(&fs).sync_mode(SyncMode::Always)).unwrap();
+            let mut acked = 0;
+            for i in 0..50 {
+                db.put(&key(i), &value(i, 0)).unwrap();
+                acked += 1;
+            }
+            fs.fail_at(at, kind, false);
+            let mut failed = false;
+            for i in 50..100 {
+                match db.put(&key(i), &value(i, 0)) {
+                    Ok(()) if !failed => acked += 1,
+                    Ok(()) => panic!("a write was acknowledged after a failed one"),
+                    Err(e) => {
+                        assert!(
+                            matches!(e, Error::Io { .. } | Error::Background(_)),
+                            "{kind:?}@{at}: {e}"
+                        );
+                        failed = true;
+                    }
+                }
+            }
+            assert!(failed, "{kind:?}@{at}: the injected fault must surface");
+            // Reads still work on the read-only database.
+            assert_eq!(db.get(&key(0)).unwrap(), Some(value(0, 0)));
+            drop(db);
+            fs.clear_faults();
+            let db = Db::reopen_on(dir, Arc::new(fs.clone())).unwrap();
+            assert_all(&db, acked, 0);
+        }
+    }
+}
+
+#[test]
+fn concurrent_writers_share_wal_syncs_through_group_commit() {
+    let fs = MemFileSystem::new();
+    let db = Arc::new(
+        Db::open(
+            "/db",
+            mem_options(&fs)
+                .memtable_size(1 << 20)
+                .sync_mode(SyncMode::Always),
+        )
+        .unwrap(),
+    );
+    fs.set_sync_delay(Duration::from_millis(2));
+    let before = fs.sync_count();
+    let (threads, per_thread) = (8, 25);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for i in 0..per_thread {
+                    db.put(format!("t{t}-{i}").as_bytes(), b"v").unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let syncs = fs.sync_count() - before;
+    let writes = (threads * per_thread) as u64;
+    // While one leader sleeps in its fsync, the other writers queue up and the next leader
+    // commits them all with one fsync.
+    assert!(
+        syncs * 2 < writes,
+        "{writes} acknowledged writes took {syncs} fsyncs"
+    );
+    assert_eq!(db.last_sequence(), writes);
+}

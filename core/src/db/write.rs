@@ -240,8 +240,11 @@ impl DbInner {
     fn make_room_for_write(&self, force: bool) -> Result<()> {
         let mut force = force;
         loop {
-            let sv = self.current_super_version();
+            // Read the super version under the bg lock: background threads install theirs
+            // before they notify under it, so the state seen here cannot be older than the
+            // last notification (else a wait could miss its wake-up).
             let mut bg = self.bg.lock();
+            let sv = self.current_super_version();
             if let Some(e) = &bg.error {
                 return Err(Error::Background(e.clone()));
             }

@@ -78,6 +78,10 @@ struct State {
     fault: Option<Fault>,
     /// Bumped by every crash; handles of an older generation belong to the "dead process".
     generation: u64,
+    /// Number of file syncs completed.
+    syncs: u64,
+    /// How long each file sync takes (a slow disk, for group-commit tests).
+    sync_delay: std::time::Duration,
 }
 
 /// An in-memory [`FileSystem`]. Cloning it gives another handle to the same files.
@@ -114,6 +118,16 @@ impl MemFileSystem {
             kind,
             sticky,
         });
+    }
+
+    /// Number of file syncs completed so far.
+    pub fn sync_count(&self) -> u64 {
+        self.state.lock().syncs
+    }
+
+    /// Makes every file sync take `delay` (a slow disk).
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        self.state.lock().sync_delay = delay;
     }
 
     /// Removes any injected fault.
@@ -288,8 +302,16 @@ impl WritableFile for MemWritable {
     }
     fn sync(&mut self) -> Result<()> {
         self.fs.op("sync", &self.path)?;
+        // Only what was written when the sync started is covered by it.
+        let len = self.file.lock().data.len();
+        let delay = self.fs.state.lock().sync_delay;
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
         let mut f = self.file.lock();
-        f.synced_len = f.data.len();
+        f.synced_len = f.synced_len.max(len.min(f.data.len()));
+        drop(f);
+        self.fs.state.lock().syncs += 1;
         Ok(())
     }
     fn len(&self) -> u64 {
