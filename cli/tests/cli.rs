@@ -1,33 +1,13 @@
 //! End-to-end tests of the `kevo` binary.
 //!
-//! The tests that open a database need the engine; the others check argument handling and
-//! error reporting, which happen before any database is opened.
+//! Some open a database; others check argument handling and error reporting, which happen
+//! before any database is opened.
 
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn kevo<I, S>(args: I) -> Run
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let out = Command::new(env!("CARGO_BIN_EXE_kevo"))
-        .args(args)
-        .output()
-        .expect("run kevo");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+mod common;
+use common::{kevo, Run};
 
 /// Runs kevo and expects success.
 fn ok<I, S>(args: I) -> String

@@ -39,39 +39,31 @@ impl MergingIterator {
         }
     }
 
+    /// Makes the child with the smallest key current.
     fn find_smallest(&mut self) {
-        let mut best: Option<usize> = None;
-        for (i, c) in self.children.iter().enumerate() {
-            if !c.valid() {
-                continue;
-            }
-            best = match best {
-                Some(b)
-                    if compare_internal_keys(c.key(), self.children[b].key()) != Ordering::Less =>
-                {
-                    Some(b)
-                }
-                _ => Some(i),
-            };
-        }
-        self.current = best;
+        self.find(Ordering::Less);
     }
 
+    /// Makes the child with the largest key current.
     fn find_largest(&mut self) {
+        self.find(Ordering::Greater);
+    }
+
+    /// Makes current the valid child whose key compares `better` than every other's (the
+    /// first such child on ties, which cannot happen: internal keys are unique).
+    fn find(&mut self, better: Ordering) {
         let mut best: Option<usize> = None;
         for (i, c) in self.children.iter().enumerate() {
             if !c.valid() {
                 continue;
             }
-            best = match best {
-                Some(b)
-                    if compare_internal_keys(c.key(), self.children[b].key())
-                        != Ordering::Greater =>
-                {
-                    Some(b)
-                }
-                _ => Some(i),
+            let take = match best {
+                None => true,
+                Some(b) => compare_internal_keys(c.key(), self.children[b].key()) == better,
             };
+            if take {
+                best = Some(i);
+            }
         }
         self.current = best;
     }

@@ -17,8 +17,6 @@ use crate::error::{Error, Result};
 use crate::iterator::InternalIterator;
 use crate::key::compare_internal_keys;
 
-use super::clone_error;
-
 /// The decoded, immutable contents of one block (without its trailer).
 ///
 /// Owns its bytes; share it with `Arc<Block>` (a block cache would hand out such `Arc`s).
@@ -375,7 +373,7 @@ impl InternalIterator for BlockIter {
     fn status(&self) -> Result<()> {
         match &self.err {
             None => Ok(()),
-            Some(e) => Err(clone_error(e)),
+            Some(e) => Err(e.duplicate()),
         }
     }
 }

@@ -12,7 +12,6 @@ use crate::key::{compare_internal_keys, parse_internal_key, ValueKind};
 use crate::options::Options;
 
 use super::block_builder::BlockBuilder;
-use super::clone_error;
 use super::filter::BloomFilterBuilder;
 use super::format::{
     block_trailer, BlockHandle, Footer, BLOCK_TRAILER_LEN, COMPRESSION_NONE, FORMAT_VERSION,
@@ -89,7 +88,7 @@ impl BlockWriter {
     fn check_not_failed(&self) -> Result<()> {
         match &self.failed {
             None => Ok(()),
-            Some(e) => Err(clone_error(e)),
+            Some(e) => Err(e.duplicate()),
         }
     }
 
@@ -108,7 +107,7 @@ impl BlockWriter {
                 Ok(())
             }
             Err(e) => {
-                self.failed = Some(clone_error(&e));
+                self.failed = Some(e.duplicate());
                 Err(e)
             }
         }

@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::iterator::InternalIterator;
 
 use super::block::BlockIter;
-use super::clone_error;
 use super::format::BlockHandle;
 use super::table::Table;
 
@@ -215,7 +214,7 @@ impl InternalIterator for TableIterator {
 
     fn status(&self) -> Result<()> {
         if let Some(e) = &self.err {
-            return Err(clone_error(e));
+            return Err(e.duplicate());
         }
         match &self.data {
             Some(d) => d.status(),

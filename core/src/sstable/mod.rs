@@ -129,30 +129,3 @@ pub use index::TableIndex;
 pub use iter::TableIterator;
 pub use properties::TableProperties;
 pub use table::Table;
-
-use crate::error::Error;
-
-/// A copy of `e` for reporting a stored (sticky) error again. [`Error`] is not `Clone`
-/// because `std::io::Error` is not; an I/O error is rebuilt from its OS code or its kind
-/// and message.
-pub(crate) fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::Io { context, source } => {
-            let source = match source.raw_os_error() {
-                Some(code) => std::io::Error::from_raw_os_error(code),
-                None => std::io::Error::new(source.kind(), source.to_string()),
-            };
-            Error::io(context.clone(), source)
-        }
-        Error::Corruption {
-            file,
-            offset,
-            detail,
-        } => Error::corruption(file.clone(), *offset, detail.clone()),
-        Error::InvalidArgument(m) => Error::InvalidArgument(m.clone()),
-        Error::Locked(p) => Error::Locked(p.clone()),
-        Error::Closed => Error::Closed,
-        Error::NotFound(m) => Error::NotFound(m.clone()),
-        Error::Background(m) => Error::Background(m.clone()),
-    }
-}
