@@ -17,61 +17,80 @@ use std::sync::Arc;
 use crossbeam_skiplist::map::Entry;
 use crossbeam_skiplist::SkipMap;
 
+mod arena;
 mod filter;
+
+use arena::Arena;
 pub use filter::MemTableFilter;
 
 use crate::error::Result;
 use crate::iterator::InternalIterator;
 use crate::key::{
-    append_internal_key, compare_internal_keys, parse_internal_key, seek_key, SequenceNumber,
-    ValueKind, TRAILER_LEN,
+    compare_internal_keys, pack_trailer, parse_internal_key, seek_key, SequenceNumber, ValueKind,
+    TRAILER_LEN,
 };
 
 /// Rough per-entry bookkeeping cost in bytes (skip-list node, tower, allocation header), so
 /// that many tiny entries still fill a memtable.
 const ENTRY_OVERHEAD: usize = 48;
 
-/// One memtable entry: `internal key ++ value` in one buffer, plus the first 16 bytes of the
-/// user key kept inline in the skip-list node.
+/// One memtable entry: a pointer to `internal key ++ value` in the memtable's [`Arena`],
+/// plus the first 16 bytes of the user key kept inline in the skip-list node.
 ///
 /// Most comparisons during a skip-list search are decided by that inline prefix, without
 /// following the pointer to the key bytes: one cache miss per visited node instead of two.
 /// The prefix is zero-padded, which keeps its order consistent with bytewise order (a key
 /// that ends earlier pads with 0x00, the smallest byte); only equal prefixes fall back to the
 /// full internal-key comparison.
+///
+/// Invariant: `ptr` points to `len` bytes that stay valid and unchanged for as long as the
+/// entry is used: the arena of the memtable that holds the entry (which drops after its
+/// skip list), or, for a search probe, the caller's buffer, which outlives the search.
 struct MemEntry {
     prefix: u128,
-    buf: Box<[u8]>,
+    ptr: *const u8,
     key_len: usize,
+    len: usize,
 }
 
+// SAFETY: a MemEntry is a read-only view of immutable bytes (see the invariant above), so
+// sharing or sending it between threads is as safe as sharing a `&[u8]`.
+unsafe impl Send for MemEntry {}
+// SAFETY: as above.
+unsafe impl Sync for MemEntry {}
+
 impl MemEntry {
-    fn new(buf: Box<[u8]>, key_len: usize) -> Self {
-        let uk = &buf[..key_len.saturating_sub(TRAILER_LEN)];
+    /// An entry viewing `len` bytes at `ptr`, the first `key_len` of them an internal key.
+    ///
+    /// SAFETY: the caller guarantees the invariant on [`MemEntry`].
+    unsafe fn new(ptr: *const u8, key_len: usize, len: usize) -> Self {
+        let mut e = MemEntry {
+            prefix: 0,
+            ptr,
+            key_len,
+            len,
+        };
+        let uk = &e.key()[..key_len.saturating_sub(TRAILER_LEN)];
         let mut p = [0u8; 16];
         let n = uk.len().min(16);
         p[..n].copy_from_slice(&uk[..n]);
-        MemEntry {
-            prefix: u128::from_be_bytes(p),
-            buf,
-            key_len,
-        }
+        e.prefix = u128::from_be_bytes(p);
+        e
     }
-    /// A search target for the encoded internal key `ikey`.
+    /// A search target for the encoded internal key `ikey`; it must not outlive `ikey`.
     fn probe(ikey: &[u8]) -> Self {
-        Self::new(ikey.into(), ikey.len())
+        // SAFETY: the probe is only used during a search while `ikey` is borrowed.
+        unsafe { Self::new(ikey.as_ptr(), ikey.len(), ikey.len()) }
     }
-    /// A search target owning the encoded internal key `ikey` (no copy when its capacity is
-    /// exact, as `seek_key` makes it).
-    fn owned(ikey: Vec<u8>) -> Self {
-        let n = ikey.len();
-        Self::new(ikey.into_boxed_slice(), n)
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the invariant on MemEntry.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
     fn key(&self) -> &[u8] {
-        &self.buf[..self.key_len]
+        &self.bytes()[..self.key_len]
     }
     fn value(&self) -> &[u8] {
-        &self.buf[self.key_len..]
+        &self.bytes()[self.key_len..]
     }
 }
 
@@ -109,7 +128,9 @@ pub enum LookupResult {
 /// A skip-list memtable. Shared as `Arc<MemTable>` between the write path, readers,
 /// iterators and the flush thread.
 pub struct MemTable {
+    // Declared before `arena`, so it is dropped first: its entries point into the arena.
     map: SkipMap<MemEntry, ()>,
+    arena: Arena,
     filter: MemTableFilter,
     approximate_bytes: AtomicUsize,
     /// Number of the WAL segment that holds this memtable's writes.
@@ -133,6 +154,7 @@ impl MemTable {
     pub fn new(wal_number: u64, budget_bytes: usize) -> Self {
         MemTable {
             map: SkipMap::new(),
+            arena: Arena::default(),
             filter: MemTableFilter::new(budget_bytes),
             approximate_bytes: AtomicUsize::new(0),
             wal_number,
@@ -148,15 +170,16 @@ impl MemTable {
     /// Adds an entry. Callers must serialise `add` (one writer at a time) and never add the
     /// same `(user_key, seq)` twice.
     pub fn add(&self, seq: SequenceNumber, kind: ValueKind, user_key: &[u8], value: &[u8]) {
-        let mut buf = Vec::with_capacity(user_key.len() + 8 + value.len());
-        append_internal_key(&mut buf, user_key, seq, kind as u8);
-        let key_len = buf.len();
-        buf.extend_from_slice(value);
-        let bytes = buf.len() + ENTRY_OVERHEAD;
+        let trailer = pack_trailer(seq, kind as u8).to_le_bytes();
+        let key_len = user_key.len() + TRAILER_LEN;
+        let len = key_len + value.len();
+        let ptr = self.arena.alloc_copy(&[user_key, &trailer, value]);
+        let bytes = len + ENTRY_OVERHEAD;
         // Bits first: see the ordering argument in `filter`.
         self.filter.add(user_key);
-        self.map
-            .insert(MemEntry::new(buf.into_boxed_slice(), key_len), ());
+        // SAFETY: the bytes live in `self.arena`, which is dropped after `self.map`.
+        let entry = unsafe { MemEntry::new(ptr, key_len, len) };
+        self.map.insert(entry, ());
         self.approximate_bytes
             .fetch_add(bytes, AtomicOrdering::Relaxed);
         self.largest_seq.fetch_max(seq, AtomicOrdering::Relaxed);
@@ -170,7 +193,7 @@ impl MemTable {
         let target = seek_key(user_key_wanted, seq);
         let Some(e) = self
             .map
-            .lower_bound(Bound::Included(&MemEntry::owned(target)))
+            .lower_bound(Bound::Included(&MemEntry::probe(&target)))
         else {
             return LookupResult::Absent;
         };
