@@ -43,7 +43,8 @@
 //!
 //! One bloom filter over the distinct *user* keys of the whole table (not internal keys: a
 //! lookup wants a user key at any sequence number). `bits | k: u8`, about `bits_per_key`
-//! bits per key and `k` probes derived from one xxh64 per key by double hashing; see
+//! bits per key in 64-byte blocks, and `k` probes, all in one block chosen by the key's
+//! xxh64, derived by double hashing (a blocked bloom filter: one cache miss per lookup); see
 //! [`filter`]. With `bloom_bits_per_key == 0` the block's contents are empty and nothing is
 //! filtered.
 //!
