@@ -1,0 +1,95 @@
+//! Criterion micro-benchmarks of the hot paths: memtable insert and lookup, and the
+//! database's put and get on the real file system. `make bench` runs them; the end-to-end
+//! db_bench workloads are `kevo bench`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use kevo::key::ValueKind;
+use kevo::memtable::MemTable;
+use kevo::{Db, Options};
+
+fn key(i: u64) -> [u8; 16] {
+    let mut k = [b'0'; 16];
+    let s = format!("{i:016}");
+    k.copy_from_slice(s.as_bytes());
+    k
+}
+
+/// A scrambled index so consecutive iterations touch unrelated keys, as db_bench's random
+/// workloads do.
+fn scramble(i: u64, n: u64) -> u64 {
+    i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % n
+}
+
+fn memtable(c: &mut Criterion) {
+    let n = 100_000u64;
+    let value = [7u8; 100];
+    let mut g = c.benchmark_group("memtable");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("add_random_into_100k", |b| {
+        b.iter_batched_ref(
+            || {
+                let m = MemTable::new(1, 32 << 20);
+                for i in 0..n {
+                    m.add(i + 1, ValueKind::Put, &key(scramble(i, n)), &value);
+                }
+                (m, n)
+            },
+            |(m, seq)| {
+                *seq += 1;
+                m.add(*seq, ValueKind::Put, &key(scramble(*seq, 1 << 40)), &value);
+            },
+            BatchSize::NumIterations(10_000),
+        )
+    });
+    let m = MemTable::new(1, 32 << 20);
+    for i in 0..n {
+        m.add(i + 1, ValueKind::Put, &key(scramble(i, n)), &value);
+    }
+    let mut i = 0u64;
+    g.bench_function("get_present_of_100k", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(m.get(&key(scramble(i, n)), u64::MAX >> 8))
+        })
+    });
+    g.bench_function("get_absent_of_100k", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(m.get(&key(n + scramble(i, n)), u64::MAX >> 8))
+        })
+    });
+    g.finish();
+}
+
+fn db(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
+    let value = [7u8; 100];
+    let n = 200_000u64;
+    for i in 0..n {
+        db.put(&key(i), &value).unwrap();
+    }
+    db.flush().unwrap();
+    let mut g = c.benchmark_group("db");
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0u64;
+    g.bench_function("put_random", |b| {
+        b.iter(|| {
+            i += 1;
+            db.put(&key(scramble(i, n)), &value).unwrap()
+        })
+    });
+    g.bench_function("get_random_200k", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(db.get(&key(scramble(i, n))).unwrap())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, memtable, db);
+criterion_main!(benches);
