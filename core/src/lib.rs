@@ -1,6 +1,41 @@
 //! # kevo
 //!
-//! An embedded, crash-safe LSM-tree key-value storage engine.
+//! An embedded, crash-safe LSM-tree key-value storage engine: writes go to a write-ahead log
+//! and a skip-list memtable, full memtables are flushed to immutable SSTables, and background
+//! compaction merges those (the design of LevelDB and RocksDB).
+//!
+//! ```
+//! use kevo::{Db, Options, SyncMode, WriteBatch};
+//!
+//! # fn main() -> kevo::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! let db = Db::open(dir.path(), Options::default().sync_mode(SyncMode::Always))?;
+//! db.put(b"city/paris", b"2138551")?;
+//! let mut batch = WriteBatch::new();
+//! batch.put(b"city/lyon", b"522969")?;
+//! batch.delete(b"city/paris")?;
+//! db.write(&batch)?; // atomically
+//! assert_eq!(db.get(b"city/paris")?, None);
+//! let cities: Vec<_> = db.scan_prefix(b"city/")?.collect::<kevo::Result<_>>()?;
+//! assert_eq!(cities, vec![(b"city/lyon".to_vec(), b"522969".to_vec())]);
+//! db.close()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Where things are
+//!
+//! | module | concept |
+//! | --- | --- |
+//! | [`key`] | internal keys: user key, sequence number, kind |
+//! | [`batch`] | [`WriteBatch`], the unit of atomic writes and of WAL records |
+//! | [`wal`] | the write-ahead log format, writer and reader |
+//! | [`memtable`] | the skip-list memtable |
+//! | [`sstable`] | the SSTable format: blocks, bloom filter, index, footer |
+//! | [`manifest`] | versions, version edits, `MANIFEST` and `CURRENT` |
+//! | [`iterator`] | merging and database iterators |
+//! | [`fs`] | the file-system boundary, real and in-memory with fault injection |
+//! | `db` | [`Db`]: open and recovery, the write path, background flush and compaction |
 
 #![warn(missing_docs)]
 

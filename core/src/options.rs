@@ -6,7 +6,7 @@
 //! from then on (each SSTable records its own block and filter parameters), so any of them may
 //! change on reopen and the change is applied safely. What cannot change — the on-disk format
 //! version — is checked at open: a database written by a newer format is refused with
-//! [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+//! [`Error::InvalidArgument`].
 
 use std::fmt;
 use std::sync::Arc;

@@ -86,7 +86,7 @@
 //! an iterator reaches them.
 //!
 //! Every decoder validates lengths before slicing or allocating. Any inconsistency is an
-//! [`Error::Corruption`] naming the file and the best-known offset, never a panic and never
+//! [`Error::Corruption`](crate::Error::Corruption) naming the file and the best-known offset, never a panic and never
 //! wrong data.
 //!
 //! A point lookup ([`Table::get`]) costs one filter probe, a binary search of the in-memory
