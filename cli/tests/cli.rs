@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 mod common;
-use common::{kevo, Run};
+use common::{assert_one_error, kevo, p};
 
 /// Runs kevo and expects success.
 fn ok<I, S>(args: I) -> String
@@ -18,20 +18,6 @@ where
     let r = kevo(args);
     assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
     r.stdout
-}
-
-/// Checks `r` failed with exactly one `error: ` line on stderr containing `needle`.
-fn assert_one_error(r: &Run, code: i32, needle: &str) {
-    assert_eq!(r.code, code, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
-    let lines: Vec<&str> = r.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "stderr: {}", r.stderr);
-    assert!(lines[0].starts_with("error: "), "stderr: {}", r.stderr);
-    assert!(lines[0].contains(needle), "stderr: {}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "stderr: {}", r.stderr);
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 temp path")
 }
 
 // --- No engine needed -------------------------------------------------------------------

@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{kevo, Run};
+use common::{assert_one_error, kevo, p};
 
 /// Runs kevo and expects success with nothing on stderr.
 fn ok<I, S>(args: I) -> String
@@ -17,20 +17,6 @@ where
     assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
     assert_eq!(r.stderr, "", "stdout: {}", r.stdout);
     r.stdout
-}
-
-/// Checks `r` failed with exactly one `error: ` line on stderr containing `needle`.
-fn assert_one_error(r: &Run, code: i32, needle: &str) {
-    assert_eq!(r.code, code, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
-    let lines: Vec<&str> = r.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "stderr: {}", r.stderr);
-    assert!(lines[0].starts_with("error: "), "stderr: {}", r.stderr);
-    assert!(lines[0].contains(needle), "stderr: {}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "stderr: {}", r.stderr);
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 temp path")
 }
 
 /// The files of `db` whose name ends with `ext`, sorted.
