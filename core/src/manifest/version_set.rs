@@ -87,17 +87,26 @@ impl VersionSet {
         // The counter starts at 1; the manifest takes the first number.
         let manifest_number = 1;
         let next_file_number = 2;
-        let version = Version::new();
-        let snapshot = snapshot_edit(
-            &version,
-            &Counters {
-                format_version: MANIFEST_FORMAT_VERSION,
-                options_text: &options_text,
-                log_number: 0,
-                next_file_number,
-                last_sequence: 0,
-            },
-        );
+        let counters = Counters {
+            format_version: MANIFEST_FORMAT_VERSION,
+            options_text: &options_text,
+            log_number: 0,
+            next_file_number,
+            last_sequence: 0,
+        };
+        Self::start(fs, dir, Version::new(), manifest_number, &counters)
+    }
+
+    /// A version set whose live manifest is a new `MANIFEST-{manifest_number}` holding one
+    /// snapshot edit of `version` and `counters`, with `CURRENT` pointing at it.
+    fn start(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        version: Version,
+        manifest_number: u64,
+        counters: &Counters<'_>,
+    ) -> Result<VersionSet> {
+        let snapshot = snapshot_edit(&version, counters);
         let manifest = start_manifest(fs.as_ref(), dir, manifest_number, &snapshot)?;
         Ok(VersionSet {
             fs,
@@ -107,11 +116,11 @@ impl VersionSet {
             manifest,
             manifest_number,
             max_manifest_size: MAX_MANIFEST_SIZE,
-            next_file_number,
-            last_sequence: 0,
-            log_number: 0,
-            options_text,
-            format_version: MANIFEST_FORMAT_VERSION,
+            next_file_number: counters.next_file_number,
+            last_sequence: counters.last_sequence,
+            log_number: counters.log_number,
+            options_text: counters.options_text.to_owned(),
+            format_version: counters.format_version,
             failed: None,
         })
     }
@@ -199,32 +208,14 @@ impl VersionSet {
             .into_iter()
             .fold(next_file_number, |next, n| next.max(n.saturating_add(1)));
         let next_file_number = manifest_number + 1;
-        let snapshot = snapshot_edit(
-            &version,
-            &Counters {
-                format_version,
-                options_text: &options_text,
-                log_number,
-                next_file_number,
-                last_sequence,
-            },
-        );
-        let manifest = start_manifest(fs.as_ref(), dir, manifest_number, &snapshot)?;
-        Ok(VersionSet {
-            fs,
-            dir: dir.to_owned(),
-            current: Arc::new(version),
-            manifest_base_size: manifest.len(),
-            manifest,
-            manifest_number,
-            max_manifest_size: MAX_MANIFEST_SIZE,
+        let counters = Counters {
+            format_version,
+            options_text: &options_text,
+            log_number,
             next_file_number,
             last_sequence,
-            log_number,
-            options_text,
-            format_version,
-            failed: None,
-        })
+        };
+        Self::start(fs, dir, version, manifest_number, &counters)
     }
 
     /// The current version.
