@@ -51,12 +51,16 @@ pub mod key;
 pub mod manifest;
 pub mod memtable;
 pub mod options;
+pub mod snapshot;
 pub mod sstable;
+pub mod stats;
 mod table_cache;
 pub mod wal;
 
 pub use batch::WriteBatch;
 pub use db::{Db, ReadOptions, Scan};
 pub use error::{Error, Result};
+pub use snapshot::Snapshot;
+pub use stats::{LevelStats, Stats};
 pub use iterator::DbIterator;
-pub use options::{Options, SyncMode, MAX_KEY_SIZE, MAX_VALUE_SIZE};
+pub use options::{CompactionStyle, Compression, Options, SyncMode, MAX_KEY_SIZE, MAX_VALUE_SIZE};

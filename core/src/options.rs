@@ -44,6 +44,39 @@ pub enum SyncMode {
     None,
 }
 
+/// How SSTable data blocks are compressed. Each block records its own type in its trailer,
+/// so tables written with different settings are read side by side and the setting may
+/// change at any reopen. A block whose compressed form does not save at least 1/8 of its
+/// size is stored uncompressed (LevelDB's rule), so incompressible data costs nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Blocks stored as they are.
+    None,
+    /// LZ4 block format (via `lz4_flex`): fast, moderate ratio. The usual choice.
+    Lz4,
+    /// Zstandard at `level` (1..=22; 3 is zstd's default): slower, better ratio. Good for
+    /// cold data in the lower levels.
+    Zstd {
+        /// zstd compression level, 1 (fastest) to 22 (smallest).
+        level: i32,
+    },
+}
+
+/// How compaction shapes the tree. See [`crate::compaction`] for both algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompactionStyle {
+    /// Leveled (LevelDB, RocksDB's default): L1..L6 each hold one sorted run whose size
+    /// limit grows by [`Options::level_size_multiplier`]. Low space amplification (about
+    /// 1.1x) and read amplification (one file per level), at the cost of write amplification
+    /// (each byte is rewritten about `multiplier` times per level).
+    Leveled,
+    /// Size-tiered (Cassandra's STCS, RocksDB's universal compaction): sorted runs of similar
+    /// size are merged together, so each byte is rewritten only about log(N) times: lower
+    /// write amplification, but more runs for a read to consult and up to
+    /// [`Options::tiered_max_size_amplification_percent`] extra space before a full merge.
+    Tiered,
+}
+
 /// Largest key accepted, in bytes (64 KiB - 1, so a key's length fits in two bytes in tools
 /// and its internal key stays well under a block).
 pub const MAX_KEY_SIZE: usize = 65_535;
@@ -87,6 +120,41 @@ pub struct Options {
     /// Size at which compaction output is split into a new SSTable, in bytes. Default 64 MiB.
     /// Persisted.
     pub target_file_size: u64,
+    /// Number of L0 files at which each write is delayed by 1 ms, so that compaction can
+    /// catch up before the hard stop at `l0_stop_writes_trigger` (RocksDB's
+    /// `level0_slowdown_writes_trigger`). Default 8. Persisted.
+    pub l0_slowdown_writes_trigger: usize,
+    /// Leveled or size-tiered compaction. Default [`CompactionStyle::Leveled`]. Persisted;
+    /// may change at reopen (the next compactions reshape the tree).
+    pub compaction_style: CompactionStyle,
+    /// Leveled: the size limit of L1, in bytes; L(n+1) may hold `level_size_multiplier`
+    /// times as much as Ln. Default 64 MiB (four 16 MiB memtables). Persisted.
+    pub max_bytes_for_level_base: u64,
+    /// Leveled: growth factor of each level's size limit. Default 10. Persisted.
+    pub level_size_multiplier: u64,
+    /// Tiered: a run joins the runs newer than it in one merge if its size is at most
+    /// `(100 + tiered_size_ratio)%` of theirs together (RocksDB universal's `size_ratio`).
+    /// Default 1 (percent). Persisted.
+    pub tiered_size_ratio: u64,
+    /// Tiered: when all runs but the oldest add up to more than this percentage of the
+    /// oldest, everything is merged into one run (RocksDB universal's
+    /// `max_size_amplification_percent`). Default 200 (the database may use up to 3x its
+    /// live size). Persisted.
+    pub tiered_max_size_amplification_percent: u64,
+    /// Tiered: fewest runs merged at once. Default 2. Persisted.
+    pub tiered_min_merge_width: usize,
+    /// Compression of data blocks. Default [`Compression::Lz4`]. Persisted.
+    pub compression: Compression,
+    /// Background threads that run compactions (flushes have their own thread). Default 1,
+    /// which suits a 2-core machine; more let compactions of different levels run at once.
+    /// Not persisted.
+    pub max_background_compactions: usize,
+    /// Capacity of the block cache, in bytes of uncompressed data, index and filter blocks.
+    /// Default 32 MiB. 0 disables caching (every read goes to the file). Not persisted.
+    pub block_cache_size: usize,
+    /// Most SSTables kept open at once by the table cache (each holds a file descriptor);
+    /// the least recently used is closed beyond it. Default 1000. Not persisted.
+    pub max_open_files: usize,
     /// The file system all I/O goes through. Default [`OsFileSystem`]; tests use
     /// [`MemFileSystem`](crate::fs::MemFileSystem). Not persisted.
     pub fs: Arc<dyn FileSystem>,
@@ -106,6 +174,17 @@ impl Default for Options {
             l0_compaction_trigger: 4,
             l0_stop_writes_trigger: 20,
             target_file_size: 64 << 20,
+            l0_slowdown_writes_trigger: 8,
+            compaction_style: CompactionStyle::Leveled,
+            max_bytes_for_level_base: 64 << 20,
+            level_size_multiplier: 10,
+            tiered_size_ratio: 1,
+            tiered_max_size_amplification_percent: 200,
+            tiered_min_merge_width: 2,
+            compression: Compression::Lz4,
+            max_background_compactions: 1,
+            block_cache_size: 32 << 20,
+            max_open_files: 1000,
             fs: Arc::new(OsFileSystem),
         }
     }
@@ -125,6 +204,20 @@ impl fmt::Debug for Options {
             .field("l0_compaction_trigger", &self.l0_compaction_trigger)
             .field("l0_stop_writes_trigger", &self.l0_stop_writes_trigger)
             .field("target_file_size", &self.target_file_size)
+            .field("l0_slowdown_writes_trigger", &self.l0_slowdown_writes_trigger)
+            .field("compaction_style", &self.compaction_style)
+            .field("max_bytes_for_level_base", &self.max_bytes_for_level_base)
+            .field("level_size_multiplier", &self.level_size_multiplier)
+            .field("tiered_size_ratio", &self.tiered_size_ratio)
+            .field(
+                "tiered_max_size_amplification_percent",
+                &self.tiered_max_size_amplification_percent,
+            )
+            .field("tiered_min_merge_width", &self.tiered_min_merge_width)
+            .field("compression", &self.compression)
+            .field("max_background_compactions", &self.max_background_compactions)
+            .field("block_cache_size", &self.block_cache_size)
+            .field("max_open_files", &self.max_open_files)
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +278,50 @@ impl Options {
         target_file_size: u64
     );
     setter!(
+        /// Sets [`Options::l0_slowdown_writes_trigger`] (files).
+        l0_slowdown_writes_trigger: usize
+    );
+    setter!(
+        /// Sets [`Options::compaction_style`].
+        compaction_style: CompactionStyle
+    );
+    setter!(
+        /// Sets [`Options::max_bytes_for_level_base`] (bytes).
+        max_bytes_for_level_base: u64
+    );
+    setter!(
+        /// Sets [`Options::level_size_multiplier`].
+        level_size_multiplier: u64
+    );
+    setter!(
+        /// Sets [`Options::tiered_size_ratio`] (percent).
+        tiered_size_ratio: u64
+    );
+    setter!(
+        /// Sets [`Options::tiered_max_size_amplification_percent`] (percent).
+        tiered_max_size_amplification_percent: u64
+    );
+    setter!(
+        /// Sets [`Options::tiered_min_merge_width`] (runs).
+        tiered_min_merge_width: usize
+    );
+    setter!(
+        /// Sets [`Options::compression`].
+        compression: Compression
+    );
+    setter!(
+        /// Sets [`Options::max_background_compactions`] (threads).
+        max_background_compactions: usize
+    );
+    setter!(
+        /// Sets [`Options::block_cache_size`] (bytes).
+        block_cache_size: usize
+    );
+    setter!(
+        /// Sets [`Options::max_open_files`] (files).
+        max_open_files: usize
+    );
+    setter!(
         /// Sets [`Options::fs`].
         fs: Arc<dyn FileSystem>
     );
@@ -215,6 +352,34 @@ impl Options {
         if self.l0_stop_writes_trigger < self.l0_compaction_trigger {
             return bad("l0_stop_writes_trigger must be at least l0_compaction_trigger");
         }
+        if self.l0_slowdown_writes_trigger < self.l0_compaction_trigger
+            || self.l0_slowdown_writes_trigger > self.l0_stop_writes_trigger
+        {
+            return bad(
+                "l0_slowdown_writes_trigger must be between l0_compaction_trigger and \
+                 l0_stop_writes_trigger",
+            );
+        }
+        if self.max_bytes_for_level_base < 4096 {
+            return bad("max_bytes_for_level_base must be at least 4096 bytes");
+        }
+        if self.level_size_multiplier < 2 {
+            return bad("level_size_multiplier must be at least 2");
+        }
+        if self.tiered_min_merge_width < 2 {
+            return bad("tiered_min_merge_width must be at least 2");
+        }
+        if let Compression::Zstd { level } = self.compression {
+            if !(1..=22).contains(&level) {
+                return bad("Compression::Zstd level must be between 1 and 22");
+            }
+        }
+        if !(1..=16).contains(&self.max_background_compactions) {
+            return bad("max_background_compactions must be between 1 and 16");
+        }
+        if self.max_open_files < 16 {
+            return bad("max_open_files must be at least 16");
+        }
         if self.target_file_size < 4096 {
             return bad("target_file_size must be at least 4096 bytes");
         }
@@ -235,10 +400,22 @@ impl Options {
                 format!("batched:{bytes}:{}", interval.as_micros())
             }
         };
+        let compression = match self.compression {
+            Compression::None => "none".to_owned(),
+            Compression::Lz4 => "lz4".to_owned(),
+            Compression::Zstd { level } => format!("zstd:{level}"),
+        };
+        let style = match self.compaction_style {
+            CompactionStyle::Leveled => "leveled",
+            CompactionStyle::Tiered => "tiered",
+        };
         format!(
             "sync_mode={sync}\nmemtable_size={}\nmax_immutable_memtables={}\nblock_size={}\n\
              block_restart_interval={}\nbloom_bits_per_key={}\nl0_compaction_trigger={}\n\
-             l0_stop_writes_trigger={}\ntarget_file_size={}\n",
+             l0_stop_writes_trigger={}\ntarget_file_size={}\nl0_slowdown_writes_trigger={}\n\
+             compaction_style={style}\nmax_bytes_for_level_base={}\nlevel_size_multiplier={}\n\
+             tiered_size_ratio={}\ntiered_max_size_amplification_percent={}\n\
+             tiered_min_merge_width={}\ncompression={compression}\n",
             self.memtable_size,
             self.max_immutable_memtables,
             self.block_size,
@@ -247,6 +424,12 @@ impl Options {
             self.l0_compaction_trigger,
             self.l0_stop_writes_trigger,
             self.target_file_size,
+            self.l0_slowdown_writes_trigger,
+            self.max_bytes_for_level_base,
+            self.level_size_multiplier,
+            self.tiered_size_ratio,
+            self.tiered_max_size_amplification_percent,
+            self.tiered_min_merge_width,
         )
     }
 
@@ -290,6 +473,33 @@ impl Options {
                 "l0_compaction_trigger" => self.l0_compaction_trigger = num(value)? as usize,
                 "l0_stop_writes_trigger" => self.l0_stop_writes_trigger = num(value)? as usize,
                 "target_file_size" => self.target_file_size = num(value)?,
+                "l0_slowdown_writes_trigger" => {
+                    self.l0_slowdown_writes_trigger = num(value)? as usize
+                }
+                "compaction_style" => {
+                    self.compaction_style = match value {
+                        "leveled" => CompactionStyle::Leveled,
+                        "tiered" => CompactionStyle::Tiered,
+                        _ => return Err(bad()),
+                    }
+                }
+                "max_bytes_for_level_base" => self.max_bytes_for_level_base = num(value)?,
+                "level_size_multiplier" => self.level_size_multiplier = num(value)?,
+                "tiered_size_ratio" => self.tiered_size_ratio = num(value)?,
+                "tiered_max_size_amplification_percent" => {
+                    self.tiered_max_size_amplification_percent = num(value)?
+                }
+                "tiered_min_merge_width" => self.tiered_min_merge_width = num(value)? as usize,
+                "compression" => {
+                    self.compression = match value {
+                        "none" => Compression::None,
+                        "lz4" => Compression::Lz4,
+                        v => match v.strip_prefix("zstd:").map(str::parse::<i32>) {
+                            Some(Ok(level)) => Compression::Zstd { level },
+                            _ => return Err(bad()),
+                        },
+                    }
+                }
                 _ => {}
             }
         }

@@ -65,6 +65,14 @@ impl DbInner {
         }
     }
 
+    /// Manual compaction of `[start, end]` down to the bottom level (see
+    /// [`Db::compact_range`](crate::Db::compact_range)).
+    pub(crate) fn compact_range(&self, _start: Option<&[u8]>, _end: Option<&[u8]>) -> Result<()> {
+        compaction::compact_l0(self)?;
+        self.delete_obsolete_files(false);
+        Ok(())
+    }
+
     fn has_background_work(&self, job: Job) -> bool {
         let sv = self.current_super_version();
         match job {

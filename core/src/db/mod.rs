@@ -40,6 +40,8 @@ use crate::key::{parse_internal_key, seek_key, SequenceNumber, ValueKind};
 use crate::manifest::{Version, VersionSet, NUM_LEVELS};
 use crate::memtable::{LookupResult, MemTable};
 use crate::options::Options;
+use crate::snapshot::{Snapshot, SnapshotList};
+use crate::stats::{LevelStats, Statistics, Stats};
 use crate::table_cache::TableCache;
 
 use write::{PendingWrite, WalState};
@@ -52,13 +54,18 @@ pub struct Db {
     inner: Arc<DbInner>,
 }
 
-/// Per-read settings for [`Db::iter`].
+/// Per-read settings for [`Db::iter`] and [`Db::get_opt`].
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
-    /// Inclusive lower bound on user keys; `None` = from the first key.
+    /// Inclusive lower bound on user keys; `None` = from the first key. Iterators only.
     pub lower_bound: Option<Vec<u8>>,
-    /// Exclusive upper bound on user keys; `None` = to the last key.
+    /// Exclusive upper bound on user keys; `None` = to the last key. Iterators only.
     pub upper_bound: Option<Vec<u8>>,
+    /// Only keys starting with these bytes (combined with the bounds: the iterator shows
+    /// their intersection). Iterators only.
+    pub prefix: Option<Vec<u8>>,
+    /// Read as of this snapshot; `None` = as of the moment the read starts.
+    pub snapshot: Option<Snapshot>,
 }
 
 /// The memtables and SSTables that make up the database at one moment.
@@ -94,6 +101,10 @@ pub(crate) struct DbInner {
     pub(crate) tables: TableCache,
 
     pub(crate) versions: Mutex<VersionSet>,
+    /// Sequence numbers of live snapshots: compactions keep what they can see.
+    pub(crate) snapshots: SnapshotList,
+    /// Counters behind [`Db::stats`].
+    pub(crate) stats: Arc<Statistics>,
     /// Every version ever installed that someone may still hold; their files stay on disk.
     pub(crate) live_versions: Mutex<Vec<Weak<Version>>>,
     /// Numbers of tables being written and not yet in a version: never deleted.
@@ -180,13 +191,37 @@ impl Db {
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         check_key(key)?;
         self.inner.check_open()?;
-        self.inner.get(key)
+        self.inner.get_at(key, None)
     }
 
-    /// A cursor over the database as of now, within the bounds of `read`. Unpositioned:
-    /// call `seek_to_first`, `seek`, `seek_to_last` or `seek_for_prev` first.
+    /// The value of `key` as of `read.snapshot` (or now, if `None`); the bounds and prefix
+    /// of `read` do not apply to point lookups.
     ///
-    /// Errors: [`Error::Closed`]; [`Error::Io`] / [`Error::Corruption`] opening an SSTable.
+    /// Errors: as [`Db::get`]; [`Error::InvalidArgument`] for a snapshot of another
+    /// database.
+    pub fn get_opt(&self, key: &[u8], read: &ReadOptions) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        self.inner.check_open()?;
+        let seq = self.inner.snapshot_sequence(read)?;
+        self.inner.get_at(key, seq)
+    }
+
+    /// Takes a snapshot: a consistent view of the database as of now, for reads that must
+    /// not see later writes (see [`Snapshot`]).
+    ///
+    /// Errors: [`Error::Closed`].
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        self.inner.check_open()?;
+        let seq = self.inner.last_sequence.load(Ordering::Acquire);
+        Ok(Snapshot::new(self.inner.clone(), seq))
+    }
+
+    /// A cursor over the database as of now (or as of `read.snapshot`), within the bounds
+    /// and prefix of `read`. Unpositioned: call `seek_to_first`, `seek`, `seek_to_last` or
+    /// `seek_for_prev` first.
+    ///
+    /// Errors: [`Error::Closed`]; [`Error::InvalidArgument`] for a snapshot of another
+    /// database; [`Error::Io`] / [`Error::Corruption`] opening an SSTable.
     pub fn iter(&self, read: ReadOptions) -> Result<DbIterator> {
         self.inner.check_open()?;
         self.inner.iter(read)
@@ -206,21 +241,13 @@ impl Db {
     ///
     /// Errors: as [`Db::iter`]; each item may be an `Err` if a read fails midway.
     pub fn scan<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<Scan> {
-        let lower_bound = match range.start_bound() {
-            Bound::Included(k) => Some(k.as_ref().to_vec()),
-            Bound::Excluded(k) => Some(successor(k.as_ref())),
-            Bound::Unbounded => None,
-        };
-        let upper_bound = match range.end_bound() {
-            Bound::Included(k) => Some(successor(k.as_ref())),
-            Bound::Excluded(k) => Some(k.as_ref().to_vec()),
-            Bound::Unbounded => None,
-        };
+        let (lower_bound, upper_bound) = range_to_bounds(range);
         let it = self.iter(ReadOptions {
             lower_bound,
             upper_bound,
+            ..Default::default()
         })?;
-        Ok(Scan { it, started: false })
+        Ok(Scan::new(it))
     }
 
     /// Forward scan of every key that starts with `prefix`.
@@ -228,10 +255,10 @@ impl Db {
     /// Errors: as [`Db::iter`].
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Scan> {
         let it = self.iter(ReadOptions {
-            lower_bound: Some(prefix.to_vec()),
-            upper_bound: prefix_successor(prefix),
+            prefix: Some(prefix.to_vec()),
+            ..Default::default()
         })?;
-        Ok(Scan { it, started: false })
+        Ok(Scan::new(it))
     }
 
     /// Turns the memtable into an L0 SSTable now and waits until it is written and recorded
@@ -242,6 +269,18 @@ impl Db {
     pub fn flush(&self) -> Result<()> {
         self.inner.write(None, true)?;
         self.inner.wait_for_flushes()
+    }
+
+    /// Compacts every key in `[start, end]` (inclusive; `None` = unbounded on that side) down
+    /// to the bottom level: flushes the memtable, then merges the overlapping files of each
+    /// level into the next, so that afterwards the range holds one sorted run with no
+    /// overwritten entry or tombstone that no snapshot needs. Waits until done.
+    ///
+    /// Errors: [`Error::Closed`]; [`Error::Background`] / [`Error::Io`] /
+    /// [`Error::Corruption`] if a flush or compaction fails.
+    pub fn compact_range(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
+        self.flush()?;
+        self.inner.compact_range(start, end)
     }
 
     /// Forces every write acknowledged so far to stable storage (one fsync of the WAL), so it
@@ -283,6 +322,50 @@ impl Db {
         self.inner.last_sequence.load(Ordering::Acquire)
     }
 
+    /// A copy of the database's counters and of the current shape of the tree; see
+    /// [`Stats`]. Counters start at 0 at open.
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats::from_counters(&self.inner.stats);
+        let sv = self.inner.current_super_version();
+        s.levels = (0..NUM_LEVELS)
+            .map(|l| LevelStats {
+                files: sv.version.num_files(l),
+                bytes: sv.version.level_bytes(l),
+            })
+            .collect();
+        s.live_snapshots = self.inner.snapshots.count() as u64;
+        let (usage, capacity) = self.inner.tables.block_cache_usage();
+        s.block_cache_usage = usage;
+        s.block_cache_capacity = capacity;
+        s
+    }
+
+    /// A named property of the database as text, or `None` for an unknown name:
+    ///
+    /// - `kevo.stats`: the [`Stats`] table (levels, write amplification, stalls, cache and
+    ///   bloom filter figures), as `kevo stats DB` prints it;
+    /// - `kevo.num-files-at-level<N>`: the number of SSTables in level N;
+    /// - `kevo.live-sst-bytes`: total bytes of live SSTables;
+    /// - `kevo.num-snapshots`: snapshots currently held;
+    /// - `kevo.options`: the persisted options, one `name=value` per line.
+    ///
+    /// Errors: [`Error::Closed`].
+    pub fn property(&self, name: &str) -> Result<Option<String>> {
+        self.inner.check_open()?;
+        let stats = self.stats();
+        Ok(match name {
+            "kevo.stats" => Some(stats.to_string()),
+            "kevo.live-sst-bytes" => Some(stats.sst_bytes().to_string()),
+            "kevo.num-snapshots" => Some(stats.live_snapshots.to_string()),
+            "kevo.options" => Some(self.inner.options.to_persisted()),
+            _ => name
+                .strip_prefix("kevo.num-files-at-level")
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| stats.levels.get(n))
+                .map(|l| l.files.to_string()),
+        })
+    }
+
     /// Number of SSTables in each level, L0 first.
     pub fn level_file_counts(&self) -> Vec<usize> {
         let sv = self.inner.super_version.read().clone();
@@ -302,6 +385,23 @@ impl std::fmt::Debug for Db {
             .field("path", &self.inner.dir)
             .finish_non_exhaustive()
     }
+}
+
+/// The `[lower, upper)` bounds of a range of user keys.
+pub(crate) fn range_to_bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(
+    range: R,
+) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    let lower_bound = match range.start_bound() {
+        Bound::Included(k) => Some(k.as_ref().to_vec()),
+        Bound::Excluded(k) => Some(successor(k.as_ref())),
+        Bound::Unbounded => None,
+    };
+    let upper_bound = match range.end_bound() {
+        Bound::Included(k) => Some(successor(k.as_ref())),
+        Bound::Excluded(k) => Some(k.as_ref().to_vec()),
+        Bound::Unbounded => None,
+    };
+    (lower_bound, upper_bound)
 }
 
 /// The smallest key greater than `k`: `k ++ 0x00`.
@@ -366,12 +466,28 @@ impl DbInner {
         *sv = new;
     }
 
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    /// The sequence number `read` reads at: its snapshot's, or `None` for "now".
+    pub(crate) fn snapshot_sequence(
+        self: &Arc<Self>,
+        read: &ReadOptions,
+    ) -> Result<Option<SequenceNumber>> {
+        match &read.snapshot {
+            None => Ok(None),
+            Some(s) if s.belongs_to(self) => Ok(Some(s.sequence())),
+            Some(_) => Err(Error::InvalidArgument(
+                "the snapshot belongs to another database".into(),
+            )),
+        }
+    }
+
+    /// Point lookup at sequence `seq` (a snapshot's), or at the newest sequence if `None`.
+    pub(crate) fn get_at(&self, key: &[u8], seq: Option<SequenceNumber>) -> Result<Option<Vec<u8>>> {
         // Super version first, then the sequence: every entry the super version's files hold
         // was published before we read the sequence, so the files cannot lack a version of
-        // `key` that is visible at it.
+        // `key` that is visible at it. (A snapshot's sequence is older still, and compaction
+        // keeps every entry a live snapshot can see.)
         let sv = self.current_super_version();
-        let seq = self.last_sequence.load(Ordering::Acquire);
+        let seq = seq.unwrap_or_else(|| self.last_sequence.load(Ordering::Acquire));
         for m in std::iter::once(&sv.mem).chain(sv.imm.iter()) {
             match m.get(key, seq) {
                 LookupResult::Found(v) => return Ok(Some(v)),
@@ -411,9 +527,21 @@ impl DbInner {
         Ok(None)
     }
 
-    fn iter(&self, read: ReadOptions) -> Result<DbIterator> {
+    pub(crate) fn iter(self: &Arc<Self>, mut read: ReadOptions) -> Result<DbIterator> {
+        let snapshot_seq = self.snapshot_sequence(&read)?;
+        if let Some(prefix) = read.prefix.take() {
+            // The prefix is a pair of bounds; intersect them with the given ones.
+            if read.lower_bound.as_deref().is_none_or(|lb| lb < prefix.as_slice()) {
+                read.lower_bound = Some(prefix.clone());
+            }
+            if let Some(end) = prefix_successor(&prefix) {
+                if read.upper_bound.as_deref().is_none_or(|ub| ub > end.as_slice()) {
+                    read.upper_bound = Some(end);
+                }
+            }
+        }
         let sv = self.current_super_version();
-        let seq = self.last_sequence.load(Ordering::Acquire);
+        let seq = snapshot_seq.unwrap_or_else(|| self.last_sequence.load(Ordering::Acquire));
         let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
         children.push(Box::new(sv.mem.iter()));
         for m in &sv.imm {
@@ -435,12 +563,14 @@ impl DbInner {
             }
         }
         let merged = MergingIterator::new(children);
+        // The iterator pins the super version (its memtables and files) and, when reading
+        // at a snapshot, the snapshot (so compaction keeps what it sees).
         Ok(DbIterator::new(
             Box::new(merged),
             seq,
             read.lower_bound,
             read.upper_bound,
-            Box::new(sv),
+            Box::new((sv, read.snapshot)),
         ))
     }
 
@@ -470,6 +600,12 @@ impl DbInner {
 pub struct Scan {
     it: DbIterator,
     started: bool,
+}
+
+impl Scan {
+    pub(crate) fn new(it: DbIterator) -> Scan {
+        Scan { it, started: false }
+    }
 }
 
 impl Iterator for Scan {

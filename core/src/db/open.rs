@@ -35,6 +35,8 @@ use crate::key::{SequenceNumber, ValueKind};
 use crate::manifest::{VersionEdit, VersionSet};
 use crate::memtable::MemTable;
 use crate::options::Options;
+use crate::snapshot::SnapshotList;
+use crate::stats::Statistics;
 use crate::table_cache::TableCache;
 use crate::wal::{LogReader, LogWriter, WalRecoveryMode};
 
@@ -78,6 +80,7 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
         })?;
     }
 
+    let stats = Arc::new(Statistics::default());
     let inner = DbInner {
         dir: dir.to_path_buf(),
         fs: fs.clone(),
@@ -96,8 +99,10 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
             imm: Vec::new(),
             version: versions.current(),
         })),
-        tables: TableCache::new(fs.clone(), dir.to_path_buf()),
+        tables: TableCache::new(fs.clone(), dir.to_path_buf(), &options, stats.clone()),
         versions: Mutex::new(versions),
+        snapshots: SnapshotList::default(),
+        stats,
         live_versions: Mutex::new(Vec::<Weak<_>>::new()),
         pending_outputs: Mutex::new(HashSet::new()),
         bg: Mutex::new(BgState::default()),

@@ -1,0 +1,154 @@
+//! [`Snapshot`]: a consistent, point-in-time view of the database.
+//!
+//! A snapshot is a sequence number: it sees every write with a sequence number at or below
+//! it and none above (the scheme of LevelDB's `db/snapshot.h`). What makes that view
+//! survive later writes, flushes and compactions is the list of live snapshots the engine
+//! keeps: a compaction keeps, for each user key, the newest entry visible at each live
+//! snapshot, and drops only the entries no snapshot can see (see
+//! [`crate::compaction`]). Flushes never drop anything, and a tombstone at the bottom level
+//! is dropped only if no snapshot is older than it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::RangeBounds;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::db::{DbInner, ReadOptions, Scan};
+use crate::error::Result;
+use crate::iterator::DbIterator;
+use crate::key::SequenceNumber;
+
+/// The sequence numbers of live snapshots, with a count each (several snapshots may share a
+/// sequence number).
+#[derive(Debug, Default)]
+pub(crate) struct SnapshotList {
+    live: Mutex<BTreeMap<SequenceNumber, usize>>,
+}
+
+impl SnapshotList {
+    pub(crate) fn acquire(&self, seq: SequenceNumber) {
+        *self.live.lock().entry(seq).or_insert(0) += 1;
+    }
+
+    pub(crate) fn release(&self, seq: SequenceNumber) {
+        let mut live = self.live.lock();
+        if let Some(n) = live.get_mut(&seq) {
+            *n -= 1;
+            if *n == 0 {
+                live.remove(&seq);
+            }
+        }
+    }
+
+    /// The distinct live snapshot sequence numbers, ascending.
+    pub(crate) fn sequences(&self) -> Vec<SequenceNumber> {
+        self.live.lock().keys().copied().collect()
+    }
+
+    /// Number of live snapshots.
+    pub(crate) fn count(&self) -> usize {
+        self.live.lock().values().sum()
+    }
+}
+
+/// A point-in-time view of a database, from [`Db::snapshot`](crate::Db::snapshot).
+///
+/// Reads through it ([`get`](Self::get), [`iter`](Self::iter), [`scan`](Self::scan), or
+/// any [`Db`](crate::Db) read given it in [`ReadOptions::snapshot`]) see the database exactly
+/// as it was when the snapshot was taken, whatever was written, flushed or compacted since.
+///
+/// Cheap to clone (clones share one registration). Holding a snapshot keeps the older
+/// versions of keys it can see from being compacted away, so long-lived snapshots cost disk
+/// space; drop it when done. It keeps the engine's state alive, so it may outlive the
+/// [`Db`](crate::Db) handle; reads after the database is closed return
+/// [`Error::Closed`](crate::Error::Closed).
+#[derive(Clone)]
+pub struct Snapshot {
+    inner: Arc<SnapshotInner>,
+}
+
+struct SnapshotInner {
+    db: Arc<DbInner>,
+    sequence: SequenceNumber,
+}
+
+impl Drop for SnapshotInner {
+    fn drop(&mut self) {
+        self.db.snapshots.release(self.sequence);
+    }
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("sequence", &self.inner.sequence)
+            .finish()
+    }
+}
+
+impl Snapshot {
+    /// Registers a snapshot at `sequence`. The caller makes sure no entry above `sequence`
+    /// was compacted yet (true for the current last sequence).
+    pub(crate) fn new(db: Arc<DbInner>, sequence: SequenceNumber) -> Snapshot {
+        db.snapshots.acquire(sequence);
+        Snapshot {
+            inner: Arc::new(SnapshotInner { db, sequence }),
+        }
+    }
+
+    /// The sequence number the snapshot reads at: that of the newest write it sees.
+    pub fn sequence(&self) -> SequenceNumber {
+        self.inner.sequence
+    }
+
+    /// True if this snapshot was taken from the database state `db`.
+    pub(crate) fn belongs_to(&self, db: &Arc<DbInner>) -> bool {
+        Arc::ptr_eq(&self.inner.db, db)
+    }
+
+    /// The value of `key` as of the snapshot, or `None`.
+    ///
+    /// Errors: as [`Db::get`](crate::Db::get).
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        crate::batch::check_key(key)?;
+        self.inner.db.check_open()?;
+        self.inner.db.get_at(key, Some(self.inner.sequence))
+    }
+
+    /// A cursor over the database as of the snapshot, within the bounds of `read` (its
+    /// `snapshot` field is ignored: this snapshot is used).
+    ///
+    /// Errors: as [`Db::iter`](crate::Db::iter).
+    pub fn iter(&self, mut read: ReadOptions) -> Result<DbIterator> {
+        read.snapshot = Some(self.clone());
+        self.inner.db.check_open()?;
+        self.inner.db.iter(read)
+    }
+
+    /// Forward scan of the keys in `range` as of the snapshot; see
+    /// [`Db::scan`](crate::Db::scan).
+    ///
+    /// Errors: as [`Db::iter`](crate::Db::iter).
+    pub fn scan<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<Scan> {
+        let (lower_bound, upper_bound) = crate::db::range_to_bounds(range);
+        self.iter(ReadOptions {
+            lower_bound,
+            upper_bound,
+            ..Default::default()
+        })
+        .map(Scan::new)
+    }
+
+    /// Forward scan of the keys starting with `prefix` as of the snapshot.
+    ///
+    /// Errors: as [`Db::iter`](crate::Db::iter).
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Scan> {
+        self.iter(ReadOptions {
+            prefix: Some(prefix.to_vec()),
+            ..Default::default()
+        })
+        .map(Scan::new)
+    }
+}
