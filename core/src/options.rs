@@ -204,7 +204,10 @@ impl fmt::Debug for Options {
             .field("l0_compaction_trigger", &self.l0_compaction_trigger)
             .field("l0_stop_writes_trigger", &self.l0_stop_writes_trigger)
             .field("target_file_size", &self.target_file_size)
-            .field("l0_slowdown_writes_trigger", &self.l0_slowdown_writes_trigger)
+            .field(
+                "l0_slowdown_writes_trigger",
+                &self.l0_slowdown_writes_trigger,
+            )
             .field("compaction_style", &self.compaction_style)
             .field("max_bytes_for_level_base", &self.max_bytes_for_level_base)
             .field("level_size_multiplier", &self.level_size_multiplier)
@@ -215,7 +218,10 @@ impl fmt::Debug for Options {
             )
             .field("tiered_min_merge_width", &self.tiered_min_merge_width)
             .field("compression", &self.compression)
-            .field("max_background_compactions", &self.max_background_compactions)
+            .field(
+                "max_background_compactions",
+                &self.max_background_compactions,
+            )
             .field("block_cache_size", &self.block_cache_size)
             .field("max_open_files", &self.max_open_files)
             .finish_non_exhaustive()

@@ -186,11 +186,7 @@ impl fmt::Display for Stats {
             mib(self.compaction_bytes_written),
             secs(self.compaction_micros)
         )?;
-        writeln!(
-            f,
-            "write amplification  {:.2}",
-            self.write_amplification()
-        )?;
+        writeln!(f, "write amplification  {:.2}", self.write_amplification())?;
         writeln!(
             f,
             "stalls       {:.3} s ({} slowed writes, {} stops)",
@@ -236,7 +232,13 @@ mod tests {
     #[test]
     fn table_lists_every_level() {
         let s = Stats {
-            levels: vec![LevelStats { files: 3, bytes: 3 << 20 }; 7],
+            levels: vec![
+                LevelStats {
+                    files: 3,
+                    bytes: 3 << 20
+                };
+                7
+            ],
             ..Stats::default()
         };
         let text = s.to_string();

@@ -25,6 +25,9 @@ fn child_options(sync_mode: SyncMode) -> Options {
         .memtable_size(32 << 10)
         .l0_compaction_trigger(3)
         .target_file_size(64 << 10)
+        // Small levels so that compactions into L2 and deeper run while the child is killed.
+        .max_bytes_for_level_base(128 << 10)
+        .level_size_multiplier(4)
 }
 
 fn rng(seed: &mut u64) -> u64 {
@@ -90,6 +93,10 @@ fn kill_child_writer() {
         db.write(&batch).unwrap();
         writeln!(out, "@@A").unwrap();
         out.flush().unwrap();
+        if i % 700 == 699 {
+            // A manual compaction now and then, so kills also land inside one.
+            db.compact_range(None, None).unwrap();
+        }
     }
 }
 

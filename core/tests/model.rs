@@ -1,16 +1,22 @@
 //! Model-based test: random sequences of operations against kevo and a `BTreeMap`, which
 //! must agree after every step.
 //!
-//! Runs on the in-memory file system with a tiny memtable, so flushes, L0 compactions and WAL
-//! segment switches happen within a few dozen operations. Set `KEVO_MODEL_CASES` for a longer
-//! run (default 500).
+//! Runs on the in-memory file system with a tiny memtable and tiny files, so flushes,
+//! compactions of every level and WAL segment switches happen within a few dozen operations.
+//! Each case picks a compaction style and a compression. Snapshots are modelled as frozen
+//! copies of the map: reads at an old snapshot after later writes, flushes and compactions
+//! must still match the copy. Iterators are checked forwards, backwards, from seeks, with
+//! bounds and prefixes, and across direction switches. Set `KEVO_MODEL_CASES` for a longer
+//! run (default 1000).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use kevo::fs::MemFileSystem;
-use kevo::{Db, Options, WriteBatch};
+use kevo::{
+    CompactionStyle, Compression, Db, DbIterator, Options, ReadOptions, Snapshot, WriteBatch,
+};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -23,6 +29,34 @@ enum Op {
     ScanPrefix(Vec<u8>),
     Flush,
     Reopen,
+    /// Take a snapshot and keep it (with a copy of the model).
+    TakeSnapshot,
+    /// Drop the i-th held snapshot (modulo how many are held).
+    ReleaseSnapshot(usize),
+    /// Point lookup at the i-th held snapshot.
+    GetAt(usize, Vec<u8>),
+    /// An iterator walk, at the i-th held snapshot or (None) at the present.
+    Iterate(Option<usize>, IterSpec),
+    CompactRange(Option<Vec<u8>>, Option<Vec<u8>>),
+}
+
+/// The bounds of an iterator and the walk to make with it.
+#[derive(Debug, Clone)]
+struct IterSpec {
+    lower: Option<Vec<u8>>,
+    upper: Option<Vec<u8>>,
+    prefix: Option<Vec<u8>>,
+    walk: Walk,
+}
+
+#[derive(Debug, Clone)]
+enum Walk {
+    Forward,
+    Reverse,
+    /// seek(k), then `n` steps with `next` (true) or `prev` (false).
+    Seek(Vec<u8>, Vec<bool>),
+    /// seek_for_prev(k), then steps as above.
+    SeekForPrev(Vec<u8>, Vec<bool>),
 }
 
 fn key() -> impl Strategy<Value = Vec<u8>> {
@@ -51,23 +85,162 @@ fn op() -> impl Strategy<Value = Op> {
         1 => prop::collection::vec(any::<u8>(), 0..2).prop_map(Op::ScanPrefix),
         1 => Just(Op::Flush),
         1 => Just(Op::Reopen),
+        2 => Just(Op::TakeSnapshot),
+        1 => any::<usize>().prop_map(Op::ReleaseSnapshot),
+        2 => (any::<usize>(), key()).prop_map(|(i, k)| Op::GetAt(i, k)),
+        4 => (prop::option::of(any::<usize>()), iter_spec()).prop_map(|(i, s)| Op::Iterate(i, s)),
+        1 => (prop::option::of(key()), prop::option::of(key())).prop_map(|(a, b)| Op::CompactRange(a, b)),
     ]
 }
 
-fn options(fs: &MemFileSystem) -> Options {
+fn iter_spec() -> impl Strategy<Value = IterSpec> {
+    let steps = || prop::collection::vec(any::<bool>(), 0..12);
+    let walk = prop_oneof![
+        Just(Walk::Forward),
+        Just(Walk::Reverse),
+        (key(), steps()).prop_map(|(k, s)| Walk::Seek(k, s)),
+        (key(), steps()).prop_map(|(k, s)| Walk::SeekForPrev(k, s)),
+    ];
+    (
+        prop::option::weighted(0.3, key()),
+        prop::option::weighted(0.3, key()),
+        prop::option::weighted(0.2, prop::collection::vec(any::<u8>(), 0..2)),
+        walk,
+    )
+        .prop_map(|(lower, upper, prefix, walk)| IterSpec {
+            lower,
+            upper,
+            prefix,
+            walk,
+        })
+}
+
+/// The entries of `model` an iterator with `spec`'s bounds and prefix must show.
+fn visible(model: &BTreeMap<Vec<u8>, Vec<u8>>, spec: &IterSpec) -> Vec<(Vec<u8>, Vec<u8>)> {
+    model
+        .iter()
+        .filter(|(k, _)| spec.lower.as_ref().is_none_or(|l| *k >= l))
+        .filter(|(k, _)| spec.upper.as_ref().is_none_or(|u| *k < u))
+        .filter(|(k, _)| spec.prefix.as_ref().is_none_or(|p| k.starts_with(p)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn current(it: &DbIterator) -> Option<(Vec<u8>, Vec<u8>)> {
+    it.status().unwrap();
+    it.valid().then(|| (it.key().to_vec(), it.value().to_vec()))
+}
+
+/// Walks `it` as `spec` says and checks every position against `want` (the visible entries,
+/// in order).
+fn check_walk(
+    mut it: DbIterator,
+    spec: &IterSpec,
+    want: &[(Vec<u8>, Vec<u8>)],
+) -> Result<(), TestCaseError> {
+    match &spec.walk {
+        Walk::Forward => {
+            let mut got = Vec::new();
+            it.seek_to_first();
+            while let Some(e) = current(&it) {
+                got.push(e);
+                it.next();
+            }
+            prop_assert_eq!(&got[..], want, "forward walk");
+        }
+        Walk::Reverse => {
+            let mut got = Vec::new();
+            it.seek_to_last();
+            while let Some(e) = current(&it) {
+                got.push(e);
+                it.prev();
+            }
+            got.reverse();
+            prop_assert_eq!(&got[..], want, "reverse walk");
+        }
+        Walk::Seek(k, steps) | Walk::SeekForPrev(k, steps) => {
+            // Index of the expected position in `want`; want.len() or -1 mean invalid.
+            let mut pos: isize = if matches!(spec.walk, Walk::Seek(..)) {
+                it.seek(k);
+                want.partition_point(|(wk, _)| wk < k) as isize
+            } else {
+                it.seek_for_prev(k);
+                want.partition_point(|(wk, _)| wk <= k) as isize - 1
+            };
+            let at = |pos: isize| usize::try_from(pos).ok().and_then(|p| want.get(p)).cloned();
+            prop_assert_eq!(current(&it), at(pos), "after the seek to {:?}", k);
+            for &forward in steps {
+                if at(pos).is_none() {
+                    break; // moving an invalid iterator is not allowed
+                }
+                if forward {
+                    it.next();
+                    pos += 1;
+                } else {
+                    it.prev();
+                    pos -= 1;
+                }
+                prop_assert_eq!(current(&it), at(pos), "after a step (next: {})", forward);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_options(spec: &IterSpec, snapshot: Option<Snapshot>) -> ReadOptions {
+    ReadOptions {
+        lower_bound: spec.lower.clone(),
+        upper_bound: spec.upper.clone(),
+        prefix: spec.prefix.clone(),
+        snapshot,
+        ..Default::default()
+    }
+}
+
+/// Per-case engine configuration.
+#[derive(Debug, Clone, Copy)]
+struct Config {
+    style: CompactionStyle,
+    compression: Compression,
+}
+
+fn config() -> impl Strategy<Value = Config> {
+    (
+        prop_oneof![
+            Just(CompactionStyle::Leveled),
+            Just(CompactionStyle::Tiered)
+        ],
+        prop_oneof![
+            Just(Compression::None),
+            Just(Compression::Lz4),
+            Just(Compression::Zstd { level: 1 })
+        ],
+    )
+        .prop_map(|(style, compression)| Config { style, compression })
+}
+
+fn options(fs: &MemFileSystem, config: Config) -> Options {
     Options::default()
         .fs(Arc::new(fs.clone()))
         .memtable_size(4096)
         .block_size(256)
         .l0_compaction_trigger(2)
+        .l0_slowdown_writes_trigger(4)
         .target_file_size(8192)
+        .max_bytes_for_level_base(16 << 10)
+        .level_size_multiplier(2)
+        .compaction_style(config.style)
+        .compression(config.compression)
+        .block_cache_size(16 << 10)
 }
 
-fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
+fn check(config: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let fs = MemFileSystem::new();
     let dir = Path::new("/db");
-    let mut db = Db::open(dir, options(&fs)).unwrap();
+    let mut db = Db::open(dir, options(&fs, config)).unwrap();
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    // Held snapshots, each with the model as it was when taken.
+    let mut snapshots: Vec<(Snapshot, BTreeMap<Vec<u8>, Vec<u8>>)> = Vec::new();
     for (step, op) in ops.into_iter().enumerate() {
         match op {
             Op::Put(k, v) => {
@@ -132,12 +305,64 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Flush => db.flush().unwrap(),
             Op::Reopen => {
+                // Snapshots do not survive a reopen (they are in-memory views).
+                snapshots.clear();
                 db.close().unwrap();
                 drop(db);
                 db = Db::reopen_on(dir, Arc::new(fs.clone())).unwrap();
             }
+            Op::TakeSnapshot => snapshots.push((db.snapshot().unwrap(), model.clone())),
+            Op::ReleaseSnapshot(i) => {
+                if !snapshots.is_empty() {
+                    snapshots.remove(i % snapshots.len());
+                }
+            }
+            Op::GetAt(i, k) => {
+                if let Some((snap, old)) = snapshots.get(i % snapshots.len().max(1)) {
+                    prop_assert_eq!(snap.get(&k).unwrap(), old.get(&k).cloned(), "step {}", step);
+                    let read = ReadOptions {
+                        snapshot: Some(snap.clone()),
+                        ..Default::default()
+                    };
+                    prop_assert_eq!(db.get_opt(&k, &read).unwrap(), old.get(&k).cloned());
+                }
+            }
+            Op::Iterate(at, spec) => {
+                let held = at.and_then(|i| snapshots.get(i % snapshots.len().max(1)));
+                let (it, want) = match held {
+                    Some((snap, old)) => (
+                        db.iter(read_options(&spec, Some(snap.clone()))).unwrap(),
+                        visible(old, &spec),
+                    ),
+                    None => (
+                        db.iter(read_options(&spec, None)).unwrap(),
+                        visible(&model, &spec),
+                    ),
+                };
+                check_walk(it, &spec, &want).map_err(|e| {
+                    TestCaseError::fail(format!(
+                        "step {step}, {spec:?}, at snapshot {}: {e}",
+                        held.is_some()
+                    ))
+                })?;
+            }
+            Op::CompactRange(a, b) => db.compact_range(a.as_deref(), b.as_deref()).unwrap(),
         }
     }
+    // Every snapshot still reads as it did, after everything that came later.
+    for (snap, old) in &snapshots {
+        let all: Vec<_> = snap
+            .scan::<Vec<u8>, _>(..)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        prop_assert_eq!(
+            &all,
+            &old.clone().into_iter().collect::<Vec<_>>(),
+            "held snapshot"
+        );
+    }
+    drop(snapshots);
     // Final full comparison, also after one more reopen.
     let all: Vec<_> = db
         .scan::<Vec<u8>, _>(..)
@@ -160,14 +385,14 @@ fn cases() -> u32 {
     std::env::var("KEVO_MODEL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(500)
+        .unwrap_or(1000)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 2000, ..ProptestConfig::default() })]
 
     #[test]
-    fn matches_btreemap_model(ops in prop::collection::vec(op(), 1..120)) {
-        check(ops)?;
+    fn matches_btreemap_model(config in config(), ops in prop::collection::vec(op(), 1..120)) {
+        check(config, ops)?;
     }
 }

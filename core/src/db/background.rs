@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::{DbInner, SuperVersion};
+use super::{BgState, DbInner, SuperVersion};
 
 /// The kinds of background work, one thread each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,13 +19,17 @@ pub(crate) enum Job {
     /// Merging L0 into L1.
     Compaction,
 }
-use crate::compaction;
+use crate::compaction::{self, picker};
+use crate::error::Error;
 use crate::error::Result;
 use crate::filename::{parse_file_name, table_path, FileKind};
 use crate::iterator::InternalIterator;
+use crate::manifest::NUM_LEVELS;
 use crate::manifest::{FileMetaData, VersionEdit};
 use crate::memtable::MemTable;
+use crate::options::CompactionStyle;
 use crate::sstable::{TableBuilder, TableOptions};
+use crate::stats::Statistics;
 
 impl DbInner {
     /// A background thread's loop: waits for work of its `job` kind, does it, repeats until
@@ -33,6 +37,13 @@ impl DbInner {
     /// low-priority pools), so a long compaction never holds back the flush that writers may
     /// be stalled on.
     pub(crate) fn background_loop(self: Arc<Self>, job: Job) {
+        match job {
+            Job::Flush => self.flush_loop(),
+            Job::Compaction => self.compaction_loop(),
+        }
+    }
+
+    fn flush_loop(&self) {
         loop {
             {
                 let mut bg = self.bg.lock();
@@ -40,22 +51,15 @@ impl DbInner {
                     if bg.shutting_down {
                         return;
                     }
-                    if bg.error.is_none() && self.has_background_work(job) {
+                    if bg.error.is_none() && !self.current_super_version().imm.is_empty() {
                         break;
                     }
                     self.bg_cv.wait(&mut bg);
                 }
             }
-            let r = match job {
-                Job::Flush => match self.current_super_version().imm.last() {
-                    Some(oldest) => self.flush_memtable(oldest.clone()),
-                    None => Ok(()),
-                },
-                Job::Compaction => {
-                    let r = compaction::compact_l0(self.as_ref());
-                    self.delete_obsolete_files(false);
-                    r
-                }
+            let r = match self.current_super_version().imm.last() {
+                Some(oldest) => self.flush_memtable(oldest.clone()),
+                None => Ok(()),
             };
             if let Err(e) = r {
                 self.set_bg_error(&e);
@@ -65,20 +69,111 @@ impl DbInner {
         }
     }
 
-    /// Manual compaction of `[start, end]` down to the bottom level (see
-    /// [`Db::compact_range`](crate::Db::compact_range)).
-    pub(crate) fn compact_range(&self, _start: Option<&[u8]>, _end: Option<&[u8]>) -> Result<()> {
-        compaction::compact_l0(self)?;
-        self.delete_obsolete_files(false);
-        Ok(())
+    fn compaction_loop(&self) {
+        loop {
+            let plan = {
+                let mut bg = self.bg.lock();
+                loop {
+                    if bg.shutting_down {
+                        return;
+                    }
+                    if bg.error.is_none() && bg.manual_compactions == 0 {
+                        // Read under the bg lock: a job installs its version before it
+                        // notifies under this lock, so no wake-up is missed. The super
+                        // version may lag the manifest by an edit being installed; that
+                        // edit only deletes files still marked busy and adds L0 files newer
+                        // than any this pick takes, so the pick stays valid.
+                        let version = self.current_super_version().version.clone();
+                        let BgState { busy, cursors, .. } = &mut *bg;
+                        if let Some(plan) =
+                            picker::pick_compaction(&version, &self.options, busy, cursors)
+                        {
+                            bg.running_compactions += 1;
+                            bg.busy.extend(plan.input_numbers());
+                            break plan;
+                        }
+                    }
+                    self.bg_cv.wait(&mut bg);
+                }
+            };
+            let r = compaction::run(self, &plan);
+            if let Err(e) = &r {
+                self.set_bg_error(e);
+            }
+            self.delete_obsolete_files(false);
+            let mut bg = self.bg.lock();
+            for n in plan.input_numbers() {
+                bg.busy.remove(&n);
+            }
+            bg.running_compactions -= 1;
+            self.bg_cv.notify_all();
+        }
     }
 
-    fn has_background_work(&self, job: Job) -> bool {
-        let sv = self.current_super_version();
-        match job {
-            Job::Flush => !sv.imm.is_empty(),
-            Job::Compaction => compaction::needs_compaction(&sv.version, &self.options),
+    /// Manual compaction of `[start, end]` down to the bottom level (see
+    /// [`Db::compact_range`](crate::Db::compact_range)). It waits for running compactions to
+    /// finish and keeps new ones from starting until it is done, so its steps see a tree no
+    /// one else is reshaping (flushes go on: they only add L0 files, newer than anything a
+    /// step takes).
+    pub(crate) fn compact_range(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
+        {
+            let mut bg = self.bg.lock();
+            bg.manual_compactions += 1;
+            while bg.running_compactions > 0 && bg.error.is_none() && !bg.shutting_down {
+                self.bg_cv.wait(&mut bg);
+            }
         }
+        let r = self.manual_compaction_steps(start, end);
+        {
+            let mut bg = self.bg.lock();
+            bg.manual_compactions -= 1;
+            self.bg_cv.notify_all();
+        }
+        self.delete_obsolete_files(false);
+        r
+    }
+
+    fn manual_compaction_steps(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
+        let none_busy = HashSet::new();
+        // Merge level by level, down to the deepest level holding keys of the range, so the
+        // range ends as one sorted run with nothing no snapshot needs.
+        let deepest = {
+            let version = self.versions.lock().current();
+            (0..NUM_LEVELS).rev().find(|&l| {
+                version.files(l).iter().any(|f| {
+                    start.is_none_or(|s| f.largest_user_key() >= s)
+                        && end.is_none_or(|e| f.smallest_user_key() <= e)
+                })
+            })
+        };
+        let Some(deepest) = deepest else {
+            return Ok(());
+        };
+        let last_source = match self.options.compaction_style {
+            CompactionStyle::Leveled => deepest.max(1),
+            CompactionStyle::Tiered => 1,
+        };
+        for level in 0..last_source {
+            {
+                let bg = self.bg.lock();
+                if let Some(e) = &bg.error {
+                    return Err(Error::Background(e.clone()));
+                }
+                if bg.shutting_down {
+                    return Err(Error::Closed);
+                }
+            }
+            let version = self.versions.lock().current();
+            if let Some(plan) =
+                picker::pick_manual(&version, &self.options, level, start, end, &none_busy)
+            {
+                if let Err(e) = compaction::run(self, &plan) {
+                    self.set_bg_error(&e);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Records `edit` in the manifest and installs the resulting version in a new super
@@ -100,6 +195,7 @@ impl DbInner {
     /// the new WAL low-water mark in the manifest, drops the memtable from the super version
     /// and deletes its WAL segment.
     fn flush_memtable(&self, imm: Arc<MemTable>) -> Result<()> {
+        let started = std::time::Instant::now();
         let meta = self.write_level0_table(&imm)?;
         let sv = self.current_super_version();
         // WAL segments older than the next memtable's are now fully in SSTables.
@@ -131,6 +227,14 @@ impl DbInner {
             self.pending_outputs.lock().remove(&meta.number);
         }
         r?;
+        Statistics::add(&self.stats.flush_count, 1);
+        if let Some(meta) = &meta {
+            Statistics::add(&self.stats.flush_bytes_written, meta.file_size);
+        }
+        Statistics::add(
+            &self.stats.flush_micros,
+            started.elapsed().as_micros() as u64,
+        );
         self.wal.lock().release_below(next_wal);
         self.delete_obsolete_files(false);
         Ok(())

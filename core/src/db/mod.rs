@@ -81,6 +81,16 @@ pub(crate) struct BgState {
     /// Set by a failed background job or WAL write: the database refuses writes from then on.
     pub(crate) error: Option<String>,
     pub(crate) shutting_down: bool,
+    /// Numbers of the input files of running compactions.
+    pub(crate) busy: HashSet<u64>,
+    /// Per level, the largest user key of the last file compacted out of it: the next
+    /// compaction of the level starts after it (LevelDB's compact pointer), so every part
+    /// of the key space is compacted in turn.
+    pub(crate) cursors: [Vec<u8>; NUM_LEVELS],
+    /// Background compactions running now.
+    pub(crate) running_compactions: usize,
+    /// Manual compactions running or waiting: no new background compaction starts.
+    pub(crate) manual_compactions: usize,
 }
 
 pub(crate) struct DbInner {
@@ -98,7 +108,7 @@ pub(crate) struct DbInner {
     pub(crate) last_sequence: AtomicU64,
 
     pub(crate) super_version: RwLock<Arc<SuperVersion>>,
-    pub(crate) tables: TableCache,
+    pub(crate) tables: Arc<TableCache>,
 
     pub(crate) versions: Mutex<VersionSet>,
     /// Sequence numbers of live snapshots: compactions keep what they can see.
@@ -481,7 +491,11 @@ impl DbInner {
     }
 
     /// Point lookup at sequence `seq` (a snapshot's), or at the newest sequence if `None`.
-    pub(crate) fn get_at(&self, key: &[u8], seq: Option<SequenceNumber>) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn get_at(
+        &self,
+        key: &[u8],
+        seq: Option<SequenceNumber>,
+    ) -> Result<Option<Vec<u8>>> {
         // Super version first, then the sequence: every entry the super version's files hold
         // was published before we read the sequence, so the files cannot lack a version of
         // `key` that is visible at it. (A snapshot's sequence is older still, and compaction
@@ -531,11 +545,19 @@ impl DbInner {
         let snapshot_seq = self.snapshot_sequence(&read)?;
         if let Some(prefix) = read.prefix.take() {
             // The prefix is a pair of bounds; intersect them with the given ones.
-            if read.lower_bound.as_deref().is_none_or(|lb| lb < prefix.as_slice()) {
+            if read
+                .lower_bound
+                .as_deref()
+                .is_none_or(|lb| lb < prefix.as_slice())
+            {
                 read.lower_bound = Some(prefix.clone());
             }
             if let Some(end) = prefix_successor(&prefix) {
-                if read.upper_bound.as_deref().is_none_or(|ub| ub > end.as_slice()) {
+                if read
+                    .upper_bound
+                    .as_deref()
+                    .is_none_or(|ub| ub > end.as_slice())
+                {
                     read.upper_bound = Some(end);
                 }
             }

@@ -99,7 +99,12 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
             imm: Vec::new(),
             version: versions.current(),
         })),
-        tables: TableCache::new(fs.clone(), dir.to_path_buf(), &options, stats.clone()),
+        tables: Arc::new(TableCache::new(
+            fs.clone(),
+            dir.to_path_buf(),
+            &options,
+            stats.clone(),
+        )),
         versions: Mutex::new(versions),
         snapshots: SnapshotList::default(),
         stats,
@@ -114,13 +119,14 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
     recover_wal(&inner)?;
     inner.delete_obsolete_files(true);
 
-    for (job, name) in [
-        (Job::Flush, "kevo-flush"),
-        (Job::Compaction, "kevo-compact"),
-    ] {
+    let jobs = std::iter::once((Job::Flush, "kevo-flush".to_owned())).chain(
+        (0..options.max_background_compactions)
+            .map(|i| (Job::Compaction, format!("kevo-compact-{i}"))),
+    );
+    for (job, name) in jobs {
         let bg = inner.clone();
         let handle = std::thread::Builder::new()
-            .name(name.into())
+            .name(name)
             .spawn(move || bg.background_loop(job))
             .map_err(|e| Error::io("spawn background thread", e))?;
         inner.bg_threads.lock().push(handle);

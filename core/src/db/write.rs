@@ -13,7 +13,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -25,6 +25,7 @@ use crate::fs::WritableFile;
 use crate::key::ValueKind;
 use crate::memtable::MemTable;
 use crate::options::SyncMode;
+use crate::stats::Statistics;
 use crate::wal::LogWriter;
 
 /// Most bytes of batches one leader commits together.
@@ -222,6 +223,20 @@ impl DbInner {
             wal.append(batch.as_bytes(), self.options.sync_mode)?;
             wal.mem.clone()
         };
+        let record = batch.as_bytes().len() as u64;
+        let fragments = record
+            .div_ceil((crate::wal::BLOCK_SIZE - crate::wal::HEADER_SIZE) as u64)
+            .max(1);
+        Statistics::add(
+            &self.stats.wal_bytes_written,
+            record + fragments * crate::wal::HEADER_SIZE as u64,
+        );
+        Statistics::add(
+            &self.stats.user_bytes_written,
+            batch
+                .size_in_bytes()
+                .saturating_sub(crate::batch::BATCH_HEADER_LEN) as u64,
+        );
         let mut seq = first_seq;
         for op in batch.iter() {
             match op.map_err(Error::InvalidArgument)? {
@@ -237,8 +252,30 @@ impl DbInner {
     /// Makes sure the memtable has room, switching to a new one when it is full (or when
     /// `force` and it is not empty), and stalls while too much is waiting to be flushed or
     /// compacted.
+    ///
+    /// Write stalls (RocksDB's names and LevelDB's mechanism): once L0 holds
+    /// `l0_slowdown_writes_trigger` files, each write group is delayed by 1 ms, once, which
+    /// hands the CPU to compaction while spreading the delay over many writes; when the
+    /// memtable is full and `max_immutable_memtables` are already waiting for their flush,
+    /// or L0 holds `l0_stop_writes_trigger` files, writers stop until background work
+    /// catches up. Both are counted in [`Stats`](crate::Stats).
     fn make_room_for_write(&self, force: bool) -> Result<()> {
         let mut force = force;
+        let mut allow_delay = !force;
+        let mut stopped_since: Option<Instant> = None;
+        let result = self.make_room_loop(&mut force, &mut allow_delay, &mut stopped_since);
+        if let Some(t) = stopped_since {
+            Statistics::add(&self.stats.stall_micros, t.elapsed().as_micros() as u64);
+        }
+        result
+    }
+
+    fn make_room_loop(
+        &self,
+        force: &mut bool,
+        allow_delay: &mut bool,
+        stopped_since: &mut Option<Instant>,
+    ) -> Result<()> {
         loop {
             // Read the super version under the bg lock: background threads install theirs
             // before they notify under it, so the state seen here cannot be older than the
@@ -251,22 +288,34 @@ impl DbInner {
             if bg.shutting_down || self.closed.load(Ordering::Acquire) {
                 return Err(Error::Closed);
             }
-            let full = sv.mem.approximate_bytes() >= self.options.memtable_size;
-            if !(full || (force && !sv.mem.is_empty())) {
-                return Ok(());
-            }
-            if sv.imm.len() >= self.options.max_immutable_memtables {
-                // Stall: the flush thread is behind. It signals bg_cv after each flush.
-                self.bg_cv.wait(&mut bg);
+            if *allow_delay && sv.version.num_files(0) >= self.options.l0_slowdown_writes_trigger {
+                drop(bg);
+                let t = Instant::now();
+                std::thread::sleep(Duration::from_millis(1));
+                Statistics::add(&self.stats.stall_micros, t.elapsed().as_micros() as u64);
+                Statistics::add(&self.stats.slowdown_count, 1);
+                *allow_delay = false;
                 continue;
             }
-            if sv.version.num_files(0) >= self.options.l0_stop_writes_trigger {
+            let full = sv.mem.approximate_bytes() >= self.options.memtable_size;
+            if !(full || (*force && !sv.mem.is_empty())) {
+                return Ok(());
+            }
+            if sv.imm.len() >= self.options.max_immutable_memtables
+                || sv.version.num_files(0) >= self.options.l0_stop_writes_trigger
+            {
+                // Stop: the flush or compaction thread is behind. Each signals bg_cv when a
+                // job is done.
+                if stopped_since.is_none() {
+                    *stopped_since = Some(Instant::now());
+                    Statistics::add(&self.stats.stop_count, 1);
+                }
                 self.bg_cv.wait(&mut bg);
                 continue;
             }
             drop(bg);
             self.switch_memtable()?;
-            force = false;
+            *force = false;
         }
     }
 

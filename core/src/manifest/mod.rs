@@ -80,6 +80,8 @@ mod version_edit;
 mod version_set;
 
 pub use version::Version;
+#[cfg(test)]
+pub(crate) use version::VersionBuilder;
 pub use version_edit::{FileMetaData, VersionEdit};
 pub use version_set::{read_current, read_manifest, VersionSet, MAX_MANIFEST_SIZE};
 
