@@ -34,6 +34,7 @@
 //! - write stall time ([`kevo::Stats::stall_micros`]) and the block cache hit ratio.
 //!
 //! The flush and the scan of the summary run after the measurements and do not change them.
+//! `--json FILE` writes the rows and the summary as JSON too.
 //!
 //! As in db_bench, random keys are drawn with replacement, so after `fillrandom` about 63% of
 //! the key space exists and `readrandom` finds about that share. "Fresh" means the database
@@ -155,6 +156,11 @@ pub struct BenchArgs {
     /// Compaction style [default: the engine's default, Options::compaction_style]
     #[arg(long, value_enum)]
     compaction: Option<CompactionArg>,
+    /// Also write the results as one JSON object to this file: the settings, one object per
+    /// workload (rates per second, latencies in microseconds, MB = 10^6 bytes) and the
+    /// summary (sizes in bytes, stall time in microseconds).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 /// `--compression`.
@@ -342,6 +348,19 @@ pub struct Row {
 }
 
 impl Row {
+    /// The row as a JSON object.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "workload": self.name,
+            "ops": self.ops,
+            "ops_per_sec": self.ops_per_sec,
+            "mb_per_sec": self.mb_per_sec,
+            "p50_us": self.p50_us,
+            "p99_us": self.p99_us,
+            "notes": self.note,
+        })
+    }
+
     pub fn new(w: Workload, stats: &Stats, elapsed: Duration, requested: u64) -> Row {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let note = match w {
@@ -365,7 +384,7 @@ impl Row {
 /// Column layout shared by the header and the rows.
 macro_rules! row_format {
     () => {
-        "{:<17}{:>10} {:>12} {:>9} {:>9} {:>9}  {}"
+        "{:<17}{:>10} {:>12} {:>9} {:>10} {:>10}  {}"
     };
 }
 
@@ -772,6 +791,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot open database at {}", dir.display()))
     };
     let mut db: Option<Db> = None;
+    let mut rows = Vec::new();
     for &w in &args.benchmarks {
         if w.fresh() {
             if let Some(old) = db.take() {
@@ -784,7 +804,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         let row = run_workload(db.as_ref().expect("opened above"), w, &cfg, &pool)?;
         writeln!(out, "{}", format_row(&row))?;
         out.flush()?;
+        rows.push(row.to_json());
     }
+    let mut summary_json = serde_json::Value::Null;
     if let Some(db) = db {
         let summary = Summary::measure(&db)?;
         db.close().context("closing the database")?;
@@ -792,6 +814,24 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         writeln!(out)?;
         write!(out, "{}", summary.format(dir_bytes))?;
         out.flush()?;
+        summary_json = summary.to_json(dir_bytes);
+    }
+    if let Some(path) = &args.json {
+        let doc = serde_json::json!({
+            "num": args.num,
+            "key_size": args.key_size,
+            "value_size": args.value_size,
+            "threads": args.threads,
+            "sync": args.sync,
+            "compression": compression_name(options.compression),
+            "compaction": compaction_name(options.compaction_style),
+            "memtable_size": options.memtable_size,
+            "workloads": rows,
+            "summary": summary_json,
+        });
+        let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
+        text.push('\n');
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -858,6 +898,21 @@ impl Summary {
     /// SSTable bytes per byte of live data; `None` for an empty database.
     pub fn space_amplification(&self) -> Option<f64> {
         (self.live_bytes > 0).then(|| self.sst_bytes as f64 / self.live_bytes as f64)
+    }
+
+    /// The summary as a JSON object; `dir_bytes` is the size of the database directory.
+    pub fn to_json(&self, dir_bytes: u64) -> serde_json::Value {
+        serde_json::json!({
+            "write_amplification": self.write_amplification,
+            "space_amplification": self.space_amplification(),
+            "sst_bytes": self.sst_bytes,
+            "live_keys": self.live_keys,
+            "live_bytes": self.live_bytes,
+            "dir_bytes": dir_bytes,
+            "level_files": self.level_files,
+            "stall_micros": self.stall_micros,
+            "block_cache_hit_ratio": self.block_cache_hit_ratio,
+        })
     }
 
     /// The summary lines; `dir_bytes` is the size of the database directory.
@@ -1031,6 +1086,53 @@ mod tests {
                 "{col}:\n{header}\n{fill_line}"
             );
         }
+    }
+
+    #[test]
+    fn summary_space_amplification_and_lines() {
+        let s = Summary {
+            write_amplification: 3.25,
+            stall_micros: 1_500_000,
+            block_cache_hit_ratio: 0.875,
+            sst_bytes: 3 << 20,
+            live_keys: 10,
+            live_bytes: 2 << 20,
+            level_files: vec![0, 2, 1],
+        };
+        assert_eq!(s.space_amplification(), Some(1.5));
+        let text = s.format(5 << 20);
+        for want in [
+            "write amplification  3.25",
+            "space amplification  1.50 (SSTables 3.00 MiB / live data 2.00 MiB: 10 keys",
+            "directory 5.00 MiB",
+            "files per level      0/2/1",
+            "write stalls         1.500 s",
+            "block cache hits     87.5%",
+        ] {
+            assert!(text.contains(want), "{want:?} in:\n{text}");
+        }
+        let json = s.to_json(5 << 20);
+        assert_eq!(json["space_amplification"], 1.5);
+        assert_eq!(json["dir_bytes"], 5 << 20);
+        let empty = Summary { live_bytes: 0, ..s };
+        assert_eq!(empty.space_amplification(), None);
+        assert!(empty.format(0).contains("n/a"));
+        assert!(empty.to_json(0)["space_amplification"].is_null());
+    }
+
+    #[test]
+    fn compression_flag_maps_to_the_engine() {
+        assert_eq!(CompressionArg::None.to_engine(), Compression::None);
+        assert_eq!(CompressionArg::Lz4.to_engine(), Compression::Lz4);
+        assert_eq!(
+            CompressionArg::Zstd.to_engine(),
+            Compression::Zstd { level: 3 }
+        );
+        assert_eq!(
+            compression_name(Compression::Zstd { level: 3 }),
+            "zstd (level 3)"
+        );
+        assert_eq!(CompactionArg::Tiered.to_engine(), CompactionStyle::Tiered);
     }
 
     #[test]

@@ -380,6 +380,7 @@ fn compact_empties_l0_and_keeps_the_data() {
 fn bench_runs_the_read_write_mix_workloads() {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("bench");
+    let json = t.path().join("bench.json");
     let out = ok([
         "bench",
         "--db",
@@ -392,6 +393,8 @@ fn bench_runs_the_read_write_mix_workloads() {
         "zstd",
         "--compaction",
         "leveled",
+        "--json",
+        p(&json),
     ]);
     assert!(
         out.contains("compression: zstd (level 3), compaction: leveled"),
@@ -430,6 +433,22 @@ fn bench_runs_the_read_write_mix_workloads() {
 
     // The compact workload emptied L0: "files per level a/b/... -> 0/...".
     assert!(row("compact").contains("-> 0/"), "{out}");
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["compression"], "zstd (level 3)");
+    let workloads = doc["workloads"].as_array().unwrap();
+    assert_eq!(workloads.len(), 6, "{doc}");
+    assert_eq!(workloads[2]["workload"], "seekrandom");
+    assert_eq!(workloads[2]["ops"], 2000);
+    let summary = &doc["summary"];
+    assert!(summary["live_keys"].as_u64().unwrap() > 0, "{doc}");
+    assert!(
+        summary["space_amplification"].as_f64().unwrap() > 0.0,
+        "{doc}"
+    );
+    assert!(summary["write_amplification"].is_number(), "{doc}");
+    assert!(summary["block_cache_hit_ratio"].is_number(), "{doc}");
 }
 
 #[test]
