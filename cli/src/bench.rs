@@ -30,7 +30,10 @@
 //!   flushed first, so every entry is in an SSTable; live data is measured exactly by a full
 //!   scan, as the sum of `key_len + value_len` over the live keys (for `--num N` random fills
 //!   that is about `0.63 * N * (key_size + value_size)`). Compression can push it below 1.
-//!   The whole directory (WAL, manifest included) is given too;
+//!   The whole directory is given too, measured at the same moment: it also holds the WAL,
+//!   the manifest, the outputs of a compaction still running and inputs of a finished one
+//!   that are not deleted yet. Both figures are taken while background compactions may
+//!   still be running, as they are after the last workload;
 //! - write stall time ([`kevo::Stats::stall_micros`]) and the block cache hit ratio.
 //!
 //! The flush and the scan of the summary run after the measurements and do not change them.
@@ -809,8 +812,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     let mut summary_json = serde_json::Value::Null;
     if let Some(db) = db {
         let summary = Summary::measure(&db)?;
-        db.close().context("closing the database")?;
+        // Right after the SSTables are counted: both see the same background work done.
         let dir_bytes = dir_size(&dir)?;
+        db.close().context("closing the database")?;
         writeln!(out)?;
         write!(out, "{}", summary.format(dir_bytes))?;
         out.flush()?;
