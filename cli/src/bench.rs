@@ -5,6 +5,39 @@
 //! - `overwrite`: `--num` puts of uniformly random keys over the existing database.
 //! - `readrandom`: `--num` gets of uniformly random keys in `[0, num)`; counts those found.
 //! - `readseq`: a full forward scan of the database (one per thread).
+//! - `readreverse`: a full backward scan (`seek_to_last`, then `prev`; one per thread).
+//! - `seekrandom`: `--num` operations, each a new iterator that seeks to a uniformly random
+//!   key in `[0, num)` and then steps `next` [`SEEK_NEXTS`] times (fewer at the end of the
+//!   database); counts the seeks that landed exactly on their key. One operation = one
+//!   iterator creation + one seek + up to 10 nexts, so its latency is the whole of that.
+//! - `deleterandom`: `--num` deletes of uniformly random keys in `[0, num)`.
+//! - `readwhilewriting`: `--threads` reader threads share `--num` gets of random keys (as in
+//!   readrandom) while one extra writer thread overwrites random keys until the readers are
+//!   done. The row is the readers'; the writer's rate is in the notes.
+//! - `compact`: one `compact_range(None, None)` of the whole key space; its time is the
+//!   row's latency, and the notes give the files per level before and after.
+//!
+//! Workloads other than fillseq/fillrandom run on the database as the previous workload
+//! left it (or as found in `--db`), so `--benchmarks fillrandom,overwrite,compact,readrandom`
+//! fills, overwrites, compacts, then reads the same data.
+//!
+//! After the last workload a summary gives the engine's figures since the database was last
+//! opened (at the last fillseq/fillrandom, or at the first workload):
+//!
+//! - write amplification: [`kevo::Stats::write_amplification`], bytes written to the WAL and
+//!   SSTables per byte of keys and values the user wrote;
+//! - space amplification: bytes of live SSTables divided by the live data. The memtable is
+//!   flushed first, so every entry is in an SSTable; live data is measured exactly by a full
+//!   scan, as the sum of `key_len + value_len` over the live keys (for `--num N` random fills
+//!   that is about `0.63 * N * (key_size + value_size)`). Compression can push it below 1.
+//!   The whole directory is given too, measured at the same moment: it also holds the WAL,
+//!   the manifest, the outputs of a compaction still running and inputs of a finished one
+//!   that are not deleted yet. Both figures are taken while background compactions may
+//!   still be running, as they are after the last workload;
+//! - write stall time ([`kevo::Stats::stall_micros`]) and the block cache hit ratio.
+//!
+//! The flush and the scan of the summary run after the measurements and do not change them.
+//! `--json FILE` writes the rows and the summary as JSON too.
 //!
 //! As in db_bench, random keys are drawn with replacement, so after `fillrandom` about 63% of
 //! the key space exists and `readrandom` finds about that share. "Fresh" means the database
@@ -22,13 +55,14 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
-use kevo::{Db, Options, SyncMode};
+use kevo::{CompactionStyle, Compression, Db, Options, ReadOptions, SyncMode};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, RngExt, SeedableRng};
 
@@ -44,6 +78,16 @@ pub enum Workload {
     Readrandom,
     /// A full forward scan.
     Readseq,
+    /// A full backward scan.
+    Readreverse,
+    /// Seeks to random keys, each followed by 10 nexts.
+    Seekrandom,
+    /// Deletes of random keys.
+    Deleterandom,
+    /// Random gets by --threads readers while one writer overwrites random keys.
+    Readwhilewriting,
+    /// compact_range over the whole key space.
+    Compact,
 }
 
 impl Workload {
@@ -54,7 +98,17 @@ impl Workload {
             Workload::Overwrite => "overwrite",
             Workload::Readrandom => "readrandom",
             Workload::Readseq => "readseq",
+            Workload::Readreverse => "readreverse",
+            Workload::Seekrandom => "seekrandom",
+            Workload::Deleterandom => "deleterandom",
+            Workload::Readwhilewriting => "readwhilewriting",
+            Workload::Compact => "compact",
         }
+    }
+
+    /// Every thread goes over the whole database (instead of a share of `--num`).
+    fn full_scan(self) -> bool {
+        matches!(self, Workload::Readseq | Workload::Readreverse)
     }
 
     /// Starts from an empty database.
@@ -98,7 +152,66 @@ pub struct BenchArgs {
     /// Seed of the random keys and values.
     #[arg(long, default_value_t = 301)]
     seed: u64,
+    /// SSTable block compression (zstd at level 3) [default: the engine's default,
+    /// Options::compression]
+    #[arg(long, value_enum)]
+    compression: Option<CompressionArg>,
+    /// Compaction style [default: the engine's default, Options::compaction_style]
+    #[arg(long, value_enum)]
+    compaction: Option<CompactionArg>,
+    /// Also write the results as one JSON object to this file: the settings, one object per
+    /// workload (rates per second, latencies in microseconds, MB = 10^6 bytes) and the
+    /// summary (sizes in bytes, stall time in microseconds).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
+
+/// `--compression`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    /// Blocks stored uncompressed.
+    None,
+    /// LZ4.
+    Lz4,
+    /// Zstandard, level 3.
+    Zstd,
+}
+
+impl CompressionArg {
+    /// zstd level of `--compression zstd` (zstd's own default).
+    pub const ZSTD_LEVEL: i32 = 3;
+
+    pub fn to_engine(self) -> Compression {
+        match self {
+            CompressionArg::None => Compression::None,
+            CompressionArg::Lz4 => Compression::Lz4,
+            CompressionArg::Zstd => Compression::Zstd {
+                level: Self::ZSTD_LEVEL,
+            },
+        }
+    }
+}
+
+/// `--compaction`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompactionArg {
+    /// Leveled compaction (LevelDB's).
+    Leveled,
+    /// Size-tiered compaction.
+    Tiered,
+}
+
+impl CompactionArg {
+    pub fn to_engine(self) -> CompactionStyle {
+        match self {
+            CompactionArg::Leveled => CompactionStyle::Leveled,
+            CompactionArg::Tiered => CompactionStyle::Tiered,
+        }
+    }
+}
+
+/// Nexts after each seek of `seekrandom` (RocksDB db_bench's `--seek_nexts`).
+pub const SEEK_NEXTS: usize = 10;
 
 /// Number of decimal digits of `n` (1 for 0).
 pub fn decimal_digits(mut n: u64) -> usize {
@@ -238,10 +351,25 @@ pub struct Row {
 }
 
 impl Row {
+    /// The row as a JSON object.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "workload": self.name,
+            "ops": self.ops,
+            "ops_per_sec": self.ops_per_sec,
+            "mb_per_sec": self.mb_per_sec,
+            "p50_us": self.p50_us,
+            "p99_us": self.p99_us,
+            "notes": self.note,
+        })
+    }
+
     pub fn new(w: Workload, stats: &Stats, elapsed: Duration, requested: u64) -> Row {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let note = match w {
-            Workload::Readrandom => format!("{} of {} found", stats.found, requested),
+            Workload::Readrandom | Workload::Seekrandom | Workload::Readwhilewriting => {
+                format!("{} of {} found", stats.found, requested)
+            }
             _ => String::new(),
         };
         Row {
@@ -259,7 +387,7 @@ impl Row {
 /// Column layout shared by the header and the rows.
 macro_rules! row_format {
     () => {
-        "{:<11}{:>10} {:>12} {:>9} {:>9} {:>9}  {}"
+        "{:<17}{:>10} {:>12} {:>9} {:>10} {:>10}  {}"
     };
 }
 
@@ -372,7 +500,7 @@ fn run_thread(
                 tick(1);
             }
         }
-        Workload::Readrandom => {
+        Workload::Readrandom | Workload::Readwhilewriting => {
             for _ in 0..count {
                 fill_key(&mut key, rng.random_range(0..cfg.num));
                 let start = Instant::now();
@@ -405,44 +533,182 @@ fn run_thread(
                 }
             }
         }
+        Workload::Readreverse => {
+            let mut it = db.iter(ReadOptions::default()).context("iter")?;
+            let start = Instant::now();
+            it.seek_to_last();
+            let mut latency = start.elapsed();
+            while it.valid() {
+                stats.record(latency, it.key().len() + it.value().len());
+                tick(1);
+                let start = Instant::now();
+                it.prev();
+                latency = start.elapsed();
+            }
+            it.status().context("reverse scan")?;
+        }
+        Workload::Seekrandom => {
+            for _ in 0..count {
+                fill_key(&mut key, rng.random_range(0..cfg.num));
+                let start = Instant::now();
+                let mut it = db.iter(ReadOptions::default()).context("iter")?;
+                it.seek(&key);
+                let mut bytes = 0;
+                if it.valid() {
+                    if it.key() == key.as_slice() {
+                        stats.found += 1;
+                    }
+                    bytes += it.key().len() + it.value().len();
+                    for _ in 0..SEEK_NEXTS {
+                        it.next();
+                        if !it.valid() {
+                            break;
+                        }
+                        bytes += it.key().len() + it.value().len();
+                    }
+                }
+                it.status().context("seek")?;
+                drop(it);
+                stats.record(start.elapsed(), bytes);
+                tick(1);
+            }
+        }
+        Workload::Deleterandom => {
+            for _ in 0..count {
+                fill_key(&mut key, rng.random_range(0..cfg.num));
+                let start = Instant::now();
+                db.delete(&key).context("delete")?;
+                stats.record(start.elapsed(), key.len());
+                tick(1);
+            }
+        }
+        Workload::Compact => unreachable!("compact runs on one thread, in run_compact"),
     }
     tick(PROGRESS_EVERY);
     Ok(stats)
 }
 
+/// Sets the flag when dropped.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The writer of `readwhilewriting`: overwrites random keys in `[0, num)` until `stop`.
+fn run_writer(db: &Db, cfg: &Config, pool: &ValueGen, stop: &AtomicBool) -> Result<Stats> {
+    let mut stats = Stats::default();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(
+        cfg.seed
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(((Workload::Readwhilewriting as u64) << 32) | 0xFFFF_FFFF),
+    );
+    let mut values = pool.cursor(0xFFFF * cfg.value_size);
+    let mut key = vec![0u8; cfg.key_size];
+    while !stop.load(Ordering::Relaxed) {
+        fill_key(&mut key, rng.random_range(0..cfg.num.max(1)));
+        let value = values.next(cfg.value_size);
+        let start = Instant::now();
+        db.put(&key, value).context("put")?;
+        stats.record(start.elapsed(), key.len() + value.len());
+    }
+    Ok(stats)
+}
+
+/// `compact`: one `compact_range(None, None)`, timed.
+fn run_compact(db: &Db) -> Result<Row> {
+    let before = db.level_file_counts();
+    let start = Instant::now();
+    db.compact_range(None, None).context("compact_range")?;
+    let elapsed = start.elapsed();
+    let after = db.level_file_counts();
+    let mut stats = Stats::default();
+    stats.record(elapsed, 0);
+    let mut row = Row::new(Workload::Compact, &stats, elapsed, 1);
+    row.note = format!(
+        "{:.3} s; files per level {} -> {}",
+        elapsed.as_secs_f64(),
+        level_counts(&before),
+        level_counts(&after)
+    );
+    Ok(row)
+}
+
+/// File counts per level as `a/b/c/...`, L0 first.
+pub fn level_counts(counts: &[usize]) -> String {
+    counts
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn run_workload(db: &Db, w: Workload, cfg: &Config, pool: &ValueGen) -> Result<Row> {
-    let expected = if w == Workload::Readseq {
+    if w == Workload::Compact {
+        return run_compact(db);
+    }
+    let expected = if w.full_scan() {
         cfg.num * cfg.threads
     } else {
         cfg.num
     };
     let pb = ProgressBar::new(expected).with_style(
         ProgressStyle::with_template(
-            "{spinner} {prefix:<11} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} ({per_sec}, eta {eta})",
+            "{spinner} {prefix:<17} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} ({per_sec}, eta {eta})",
         )
         .expect("valid template"),
     );
     pb.set_prefix(w.name());
+    let stop = AtomicBool::new(false);
     let started = Instant::now();
-    let results: Vec<Result<Stats>> = std::thread::scope(|s| {
+    let (results, writer, elapsed) = std::thread::scope(|s| {
+        let writer = (w == Workload::Readwhilewriting).then(|| {
+            let stop = &stop;
+            s.spawn(move || run_writer(db, cfg, pool, stop))
+        });
+        // Stops the writer however the readers end (even by a panic, which the scope would
+        // otherwise wait on forever).
+        let _stop_writer = StopOnDrop(&stop);
         let handles: Vec<_> = (0..cfg.threads)
             .map(|t| {
                 let pb = pb.clone();
                 s.spawn(move || run_thread(db, w, cfg, t, pool, &pb))
             })
             .collect();
-        handles
+        let results: Vec<Result<Stats>> = handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+            .collect();
+        // The readers' time: the writer may finish its last put after it.
+        let elapsed = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        let writer = writer.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (results, writer, elapsed)
     });
-    let elapsed = started.elapsed();
     pb.finish_and_clear();
     let mut total = Stats::default();
     for r in results {
         total.merge(&r.with_context(|| w.name())?);
     }
-    Ok(Row::new(w, &total, elapsed, cfg.num))
+    let mut row = Row::new(w, &total, elapsed, cfg.num);
+    if let Some(writer) = writer {
+        let writer = writer.with_context(|| format!("{} writer", w.name()))?;
+        row.note.push_str(&writer_note(&writer, elapsed));
+    }
+    Ok(row)
+}
+
+/// The notes of `readwhilewriting` about its writer: its puts and their rate over the
+/// readers' time.
+fn writer_note(writer: &Stats, elapsed: Duration) -> String {
+    format!(
+        "; writer {} puts, {:.0} ops/s, p99 {:.2} µs",
+        writer.ops,
+        writer.ops as f64 / elapsed.as_secs_f64().max(1e-9),
+        writer.latency_us(0.99)
+    )
 }
 
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
@@ -485,6 +751,12 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     if let Some(mib) = args.memtable_mib {
         options = options.memtable_size(mib << 20);
     }
+    if let Some(c) = args.compression {
+        options = options.compression(c.to_engine());
+    }
+    if let Some(c) = args.compaction {
+        options = options.compaction_style(c.to_engine());
+    }
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     let pool = ValueGen::new(&mut rng, args.value_size);
 
@@ -497,6 +769,12 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         args.value_size,
         args.threads,
         if args.sync { "always" } else { "none" }
+    )?;
+    writeln!(
+        out,
+        "compression: {}, compaction: {}",
+        compression_name(options.compression),
+        compaction_name(options.compaction_style)
     )?;
     writeln!(
         out,
@@ -516,6 +794,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot open database at {}", dir.display()))
     };
     let mut db: Option<Db> = None;
+    let mut rows = Vec::new();
     for &w in &args.benchmarks {
         if w.fresh() {
             if let Some(old) = db.take() {
@@ -528,11 +807,157 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         let row = run_workload(db.as_ref().expect("opened above"), w, &cfg, &pool)?;
         writeln!(out, "{}", format_row(&row))?;
         out.flush()?;
+        rows.push(row.to_json());
     }
+    let mut summary_json = serde_json::Value::Null;
     if let Some(db) = db {
+        let summary = Summary::measure(&db)?;
+        // Right after the SSTables are counted: both see the same background work done.
+        let dir_bytes = dir_size(&dir)?;
         db.close().context("closing the database")?;
+        writeln!(out)?;
+        write!(out, "{}", summary.format(dir_bytes))?;
+        out.flush()?;
+        summary_json = summary.to_json(dir_bytes);
+    }
+    if let Some(path) = &args.json {
+        let doc = serde_json::json!({
+            "num": args.num,
+            "key_size": args.key_size,
+            "value_size": args.value_size,
+            "threads": args.threads,
+            "sync": args.sync,
+            "compression": compression_name(options.compression),
+            "compaction": compaction_name(options.compaction_style),
+            "memtable_size": options.memtable_size,
+            "workloads": rows,
+            "summary": summary_json,
+        });
+        let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
+        text.push('\n');
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn compression_name(c: Compression) -> String {
+    match c {
+        Compression::None => "none".to_owned(),
+        Compression::Lz4 => "lz4".to_owned(),
+        Compression::Zstd { level } => format!("zstd (level {level})"),
+    }
+}
+
+fn compaction_name(c: CompactionStyle) -> &'static str {
+    match c {
+        CompactionStyle::Leveled => "leveled",
+        CompactionStyle::Tiered => "tiered",
+    }
+}
+
+/// The engine's figures after the last workload; see the module docs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// [`kevo::Stats::write_amplification`] since the database was opened.
+    pub write_amplification: f64,
+    /// Time writers were stalled since the database was opened, in microseconds.
+    pub stall_micros: u64,
+    /// Block cache hits / lookups since the database was opened, in `[0, 1]`.
+    pub block_cache_hit_ratio: f64,
+    /// Bytes of live SSTables after flushing the memtable.
+    pub sst_bytes: u64,
+    /// Live keys, counted by a full scan.
+    pub live_keys: u64,
+    /// Sum of `key_len + value_len` over the live keys, in bytes.
+    pub live_bytes: u64,
+    /// Files per level after the flush, L0 first.
+    pub level_files: Vec<usize>,
+}
+
+impl Summary {
+    /// Reads the counters, then flushes the memtable and scans everything to measure the
+    /// live data (after the counters are read, so neither changes them).
+    fn measure(db: &Db) -> Result<Summary> {
+        let stats = db.stats();
+        db.flush().context("flush")?;
+        let mut live_keys = 0;
+        let mut live_bytes = 0;
+        for entry in db.scan::<&[u8], _>(..).context("scan")? {
+            let (k, v) = entry.context("scan")?;
+            live_keys += 1;
+            live_bytes += (k.len() + v.len()) as u64;
+        }
+        let after = db.stats();
+        Ok(Summary {
+            write_amplification: stats.write_amplification(),
+            stall_micros: stats.stall_micros,
+            block_cache_hit_ratio: stats.block_cache_hit_ratio(),
+            sst_bytes: after.sst_bytes(),
+            live_keys,
+            live_bytes,
+            level_files: after.levels.iter().map(|l| l.files).collect(),
+        })
+    }
+
+    /// SSTable bytes per byte of live data; `None` for an empty database.
+    pub fn space_amplification(&self) -> Option<f64> {
+        (self.live_bytes > 0).then(|| self.sst_bytes as f64 / self.live_bytes as f64)
+    }
+
+    /// The summary as a JSON object; `dir_bytes` is the size of the database directory.
+    pub fn to_json(&self, dir_bytes: u64) -> serde_json::Value {
+        serde_json::json!({
+            "write_amplification": self.write_amplification,
+            "space_amplification": self.space_amplification(),
+            "sst_bytes": self.sst_bytes,
+            "live_keys": self.live_keys,
+            "live_bytes": self.live_bytes,
+            "dir_bytes": dir_bytes,
+            "level_files": self.level_files,
+            "stall_micros": self.stall_micros,
+            "block_cache_hit_ratio": self.block_cache_hit_ratio,
+        })
+    }
+
+    /// The summary lines; `dir_bytes` is the size of the database directory.
+    pub fn format(&self, dir_bytes: u64) -> String {
+        let mib = |b: u64| b as f64 / (1 << 20) as f64;
+        let space = match self.space_amplification() {
+            Some(a) => format!("{a:.2}"),
+            None => "n/a (no live data)".to_owned(),
+        };
+        format!(
+            "write amplification  {:.2} (WAL + flush + compaction bytes per user byte)\n\
+             space amplification  {space} (SSTables {:.2} MiB / live data {:.2} MiB: {} keys, \
+             key + value bytes; directory {:.2} MiB)\n\
+             files per level      {}\n\
+             write stalls         {:.3} s\n\
+             block cache hits     {:.1}%\n",
+            self.write_amplification,
+            mib(self.sst_bytes),
+            mib(self.live_bytes),
+            self.live_keys,
+            mib(dir_bytes),
+            level_counts(&self.level_files),
+            self.stall_micros as f64 / 1e6,
+            100.0 * self.block_cache_hit_ratio,
+        )
+    }
+}
+
+/// Total size of the files directly in `dir`, in bytes.
+fn dir_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let meta = entry
+            .metadata()
+            .with_context(|| format!("reading {}", entry.path().display()))?;
+        if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -665,6 +1090,53 @@ mod tests {
                 "{col}:\n{header}\n{fill_line}"
             );
         }
+    }
+
+    #[test]
+    fn summary_space_amplification_and_lines() {
+        let s = Summary {
+            write_amplification: 3.25,
+            stall_micros: 1_500_000,
+            block_cache_hit_ratio: 0.875,
+            sst_bytes: 3 << 20,
+            live_keys: 10,
+            live_bytes: 2 << 20,
+            level_files: vec![0, 2, 1],
+        };
+        assert_eq!(s.space_amplification(), Some(1.5));
+        let text = s.format(5 << 20);
+        for want in [
+            "write amplification  3.25",
+            "space amplification  1.50 (SSTables 3.00 MiB / live data 2.00 MiB: 10 keys",
+            "directory 5.00 MiB",
+            "files per level      0/2/1",
+            "write stalls         1.500 s",
+            "block cache hits     87.5%",
+        ] {
+            assert!(text.contains(want), "{want:?} in:\n{text}");
+        }
+        let json = s.to_json(5 << 20);
+        assert_eq!(json["space_amplification"], 1.5);
+        assert_eq!(json["dir_bytes"], 5 << 20);
+        let empty = Summary { live_bytes: 0, ..s };
+        assert_eq!(empty.space_amplification(), None);
+        assert!(empty.format(0).contains("n/a"));
+        assert!(empty.to_json(0)["space_amplification"].is_null());
+    }
+
+    #[test]
+    fn compression_flag_maps_to_the_engine() {
+        assert_eq!(CompressionArg::None.to_engine(), Compression::None);
+        assert_eq!(CompressionArg::Lz4.to_engine(), Compression::Lz4);
+        assert_eq!(
+            CompressionArg::Zstd.to_engine(),
+            Compression::Zstd { level: 3 }
+        );
+        assert_eq!(
+            compression_name(Compression::Zstd { level: 3 }),
+            "zstd (level 3)"
+        );
+        assert_eq!(CompactionArg::Tiered.to_engine(), CompactionStyle::Tiered);
     }
 
     #[test]

@@ -1,13 +1,15 @@
-//! `kevo get`, `put`, `delete` and `scan`: one operation on an existing database.
+//! `kevo get`, `put`, `delete` and `scan`: one operation on an existing database; `kevo
+//! stats` and `kevo compact`: its shape, and a manual compaction.
 
 use std::io::{self, BufWriter, Write};
 use std::ops::Bound;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use kevo::Db;
+use kevo::{Db, LevelStats};
 
 use crate::open::open_existing;
 
@@ -66,6 +68,27 @@ pub struct ScanArgs {
     #[arg(long)]
     count: bool,
     /// Take --prefix/--start/--end as hex and print keys and values as hex.
+    #[arg(long)]
+    hex: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Database directory.
+    db: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CompactArgs {
+    /// Database directory.
+    db: PathBuf,
+    /// First key of the range to compact (inclusive) [default: the first key]
+    #[arg(long)]
+    start: Option<String>,
+    /// Last key of the range to compact (inclusive) [default: the last key]
+    #[arg(long)]
+    end: Option<String>,
+    /// Take --start/--end as hex.
     #[arg(long)]
     hex: bool,
 }
@@ -185,6 +208,68 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn stats(args: &StatsArgs) -> Result<ExitCode> {
+    let db = open_existing(&args.db)?;
+    let text = db
+        .property("kevo.stats")
+        .context("reading kevo.stats")?
+        .context("the engine has no kevo.stats property")?;
+    close(db)?;
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", text.trim_end())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn compact(args: &CompactArgs) -> Result<ExitCode> {
+    let start = args
+        .start
+        .as_deref()
+        .map(|s| arg_bytes(s, args.hex, "start key"))
+        .transpose()?;
+    let end = args
+        .end
+        .as_deref()
+        .map(|s| arg_bytes(s, args.hex, "end key"))
+        .transpose()?;
+    let db = open_existing(&args.db)?;
+    let before = db.stats().levels;
+    let started = Instant::now();
+    db.compact_range(start.as_deref(), end.as_deref())
+        .context("compact_range")?;
+    let elapsed = started.elapsed();
+    let after = db.stats().levels;
+    close(db)?;
+    let mut out = io::stdout().lock();
+    write!(out, "{}", compaction_table(&before, &after))?;
+    writeln!(out, "compacted in {:.3} s", elapsed.as_secs_f64())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Files and MiB per level before and after a compaction, one line per level.
+fn compaction_table(before: &[LevelStats], after: &[LevelStats]) -> String {
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    let mut s = format!(
+        "{:<6}{:>13}{:>13}{:>12}{:>12}\n",
+        "level", "files before", "files after", "MiB before", "MiB after"
+    );
+    let none = LevelStats::default();
+    for i in 0..before.len().max(after.len()) {
+        let b = before.get(i).unwrap_or(&none);
+        let a = after.get(i).unwrap_or(&none);
+        s.push_str(&format!(
+            "{:<6}{:>13}{:>13}{:>12.2}{:>12.2}\n",
+            format!("L{i}"),
+            b.files,
+            a.files,
+            mib(b.bytes),
+            mib(a.bytes)
+        ));
+    }
+    s
+}
+
 /// Appends `bytes` in a one-line, tab-free form: valid UTF-8 as is, except control
 /// characters (`\t`, `\n`, `\r`, other controls as `\xNN` or `\u{N}`); bytes that are not
 /// UTF-8 as `\xNN`. Backslashes are left alone, so JSON text reads naturally.
@@ -237,6 +322,19 @@ mod tests {
         assert_eq!(esc(b"ok\xff\xfeok"), "ok\\xff\\xfeok");
         assert_eq!(esc("\u{85}".as_bytes()), "\\x85");
         assert_eq!(esc("\u{2028}".as_bytes()), "\u{2028}");
+    }
+
+    #[test]
+    fn compaction_table_lists_each_level() {
+        let l = |files, bytes| LevelStats { files, bytes };
+        let t = compaction_table(&[l(3, 3 << 20), l(0, 0)], &[l(0, 0), l(1, 2 << 20)]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3, "{t}");
+        assert!(lines[0].starts_with("level"), "{t}");
+        let l0: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(l0, ["L0", "3", "0", "3.00", "0.00"]);
+        let l1: Vec<&str> = lines[2].split_whitespace().collect();
+        assert_eq!(l1, ["L1", "0", "1", "0.00", "2.00"]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `kevo`: the command-line tool of the kevo storage engine.
 //!
 //! One module per command group: [`bench`] (db_bench workloads), [`import`] (JSON Lines /
-//! CSV / TSV bulk load), [`commands`] (get, put, delete, scan), [`dump`] (dump-sst, dump-wal,
+//! CSV / TSV bulk load), [`commands`] (get, put, delete, scan, stats, compact), [`dump`] (dump-sst, dump-wal,
 //! manifest: human-readable views of single files). Every error is reported as one
 //! line `error: ...` on stderr with exit code 1; usage errors are clap's (exit code 2).
 
@@ -43,6 +43,14 @@ enum Command {
     DumpSst(dump::DumpSstArgs),
     /// Print every record of a write-ahead log: each batch's sequence and operations.
     DumpWal(dump::DumpWalArgs),
+    /// Print DB's statistics (the `kevo.stats` property): files and MiB per level, then
+    /// counters (bytes written, flushes, compactions, write amplification, stalls, block
+    /// cache and bloom filter figures). Counters count from the open this command does, so
+    /// they are mostly 0 here; the per-level shape of the tree is the point.
+    Stats(commands::StatsArgs),
+    /// Compact a key range (default: everything) down to the bottom level, and print the
+    /// files and MiB of each level before and after, and the time taken (seconds).
+    Compact(commands::CompactArgs),
     /// Print the live manifest of DB: every version edit, then the files of each level.
     Manifest(dump::ManifestArgs),
 }
@@ -56,6 +64,8 @@ fn main() -> ExitCode {
         Command::Put(args) => commands::put(&args),
         Command::Delete(args) => commands::delete(&args),
         Command::Scan(args) => commands::scan(&args),
+        Command::Stats(args) => commands::stats(&args),
+        Command::Compact(args) => commands::compact(&args),
         Command::DumpSst(args) => dump::dump_sst(&args),
         Command::DumpWal(args) => dump::dump_wal(&args),
         Command::Manifest(args) => dump::manifest(&args),

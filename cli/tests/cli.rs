@@ -312,3 +312,147 @@ fn bench_runs_every_workload() {
         .expect("temporary database line");
     assert!(!Path::new(tmp).exists(), "{tmp} left behind");
 }
+
+/// The file count of `level` (e.g. "L0") in a `kevo stats` table.
+fn level_files(stats: &str, level: &str) -> usize {
+    stats
+        .lines()
+        .find_map(|l| {
+            let mut cols = l.split_whitespace();
+            (cols.next() == Some(level)).then(|| cols.next().unwrap().parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no {level} row in:\n{stats}"))
+}
+
+#[test]
+fn stats_prints_the_level_table() {
+    let t = tempfile::tempdir().unwrap();
+    let db = seeded_db(t.path());
+    let out = ok(["stats", p(&db)]);
+    assert!(out.contains("L0"), "{out}");
+    assert!(out.contains("L6"), "{out}");
+    assert!(out.contains("write amplification"), "{out}");
+    // import flushes: its records are in one L0 table.
+    assert_eq!(level_files(&out, "L0"), 1, "{out}");
+
+    let missing = t.path().join("nope");
+    assert_one_error(&kevo(["stats", p(&missing)]), 1, "no database at");
+}
+
+#[test]
+fn compact_empties_l0_and_keeps_the_data() {
+    let t = tempfile::tempdir().unwrap();
+    let db = seeded_db(t.path());
+    // A second import: a second L0 table, overlapping the first.
+    let f = t.path().join("more.jsonl");
+    std::fs::write(
+        &f,
+        "{\"key\":\"fruit/apple\",\"value\":\"green\"}\n{\"key\":\"nut/pecan\",\"value\":\"brown\"}\n",
+    )
+    .unwrap();
+    ok(["import", p(&db), p(&f)]);
+    let db = p(&db);
+    assert_eq!(level_files(&ok(["stats", db]), "L0"), 2);
+
+    let out = ok(["compact", db]);
+    let l0: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("L0"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&l0[..3], ["L0", "2", "0"], "{out}");
+    assert!(out.contains("compacted in"), "{out}");
+
+    let stats = ok(["stats", db]);
+    assert_eq!(level_files(&stats, "L0"), 0, "{stats}");
+    let total: usize = (1..7).map(|l| level_files(&stats, &format!("L{l}"))).sum();
+    assert!(total >= 1, "{stats}");
+    assert_eq!(ok(["get", db, "fruit/apple"]), "green\n");
+    assert_eq!(ok(["scan", db, "--count"]), "4\n");
+
+    // A range, given as hex: still fine on the compacted database.
+    ok(["compact", db, "--start", "6672", "--end", "6673", "--hex"]);
+    assert_eq!(ok(["scan", db, "--count"]), "4\n");
+}
+
+#[test]
+fn bench_runs_the_read_write_mix_workloads() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("bench");
+    let json = t.path().join("bench.json");
+    let out = ok([
+        "bench",
+        "--db",
+        p(&db),
+        "--num",
+        "2000",
+        "--benchmarks",
+        "fillrandom,compact,seekrandom,readreverse,deleterandom,readwhilewriting",
+        "--compression",
+        "zstd",
+        "--compaction",
+        "leveled",
+        "--json",
+        p(&json),
+    ]);
+    assert!(
+        out.contains("compression: zstd (level 3), compaction: leveled"),
+        "{out}"
+    );
+    for w in [
+        "fillrandom",
+        "compact",
+        "seekrandom",
+        "readreverse",
+        "deleterandom",
+        "readwhilewriting",
+    ] {
+        assert!(
+            out.lines().any(|l| l.split_whitespace().next() == Some(w)),
+            "no {w} row in:\n{out}"
+        );
+    }
+    let row = |w: &str| out.lines().find(|l| l.starts_with(w)).unwrap().to_owned();
+    let ops = |w: &str| -> u64 { row(w).split_whitespace().nth(1).unwrap().parse().unwrap() };
+    // fillrandom draws with replacement: the reverse scan sees the distinct keys, which the
+    // forward-seeks found.
+    let distinct = ops("readreverse");
+    assert!(distinct > 1000 && distinct < 2000, "{out}");
+    assert!(row("seekrandom").contains(" of 2000 found"), "{out}");
+    assert!(row("compact").contains("files per level"), "{out}");
+    assert!(row("readwhilewriting").contains("writer"), "{out}");
+    for line in [
+        "write amplification",
+        "space amplification",
+        "write stalls",
+        "block cache hits",
+    ] {
+        assert!(out.contains(line), "no {line:?} in:\n{out}");
+    }
+
+    // The compact workload emptied L0: "files per level a/b/... -> 0/...".
+    assert!(row("compact").contains("-> 0/"), "{out}");
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["compression"], "zstd (level 3)");
+    let workloads = doc["workloads"].as_array().unwrap();
+    assert_eq!(workloads.len(), 6, "{doc}");
+    assert_eq!(workloads[2]["workload"], "seekrandom");
+    assert_eq!(workloads[2]["ops"], 2000);
+    let summary = &doc["summary"];
+    assert!(summary["live_keys"].as_u64().unwrap() > 0, "{doc}");
+    assert!(
+        summary["space_amplification"].as_f64().unwrap() > 0.0,
+        "{doc}"
+    );
+    assert!(summary["write_amplification"].is_number(), "{doc}");
+    assert!(summary["block_cache_hit_ratio"].is_number(), "{doc}");
+}
+
+#[test]
+fn bench_rejects_unknown_compression() {
+    assert_eq!(kevo(["bench", "--compression", "gzip"]).code, 2);
+    assert_eq!(kevo(["bench", "--compaction", "universal"]).code, 2);
+}
