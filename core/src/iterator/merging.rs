@@ -24,7 +24,10 @@
 //! current key (seek, then one step back, or its last entry if the seek ran off the end), for
 //! `next` on its first entry `>` it (seek, then one step on if it landed on the key itself) —
 //! and the heap is rebuilt with the other ordering. That costs O(n) seeks, but only when the
-//! direction changes, which scans rarely do.
+//! direction changes, which scans rarely do. A child may be the active memtable, which gains
+//! entries while it is read; an entry inserted between the seek and the step (into a child
+//! that was past its end at the seek, say) can leave the child on the wrong side of the key,
+//! so each child steps on until it is strictly on the right side.
 //!
 //! # Errors and allocation
 //!
@@ -157,7 +160,7 @@ impl MergingIterator {
             match to {
                 Direction::Forward => {
                     // Keys are unique, so only a child holding this very entry lands on it.
-                    if c.valid() && compare_internal_keys(c.key(), &key) == Ordering::Equal {
+                    while c.valid() && compare_internal_keys(c.key(), &key) != Ordering::Greater {
                         c.next();
                     }
                 }
@@ -165,8 +168,15 @@ impl MergingIterator {
                     if c.valid() {
                         c.prev();
                     } else if c.status().is_ok() {
-                        // Every entry of the child is before the key.
+                        // Every entry of the child was before the key.
                         c.seek_to_last();
+                    }
+                    // The active memtable gains entries while we read it: one inserted
+                    // between the seek and `seek_to_last` can be after the key. Step back
+                    // over such entries (RocksDB's memtable `SeekForPrev` does the same),
+                    // else that child would top the heap and the merge would go forwards.
+                    while c.valid() && compare_internal_keys(c.key(), &key) != Ordering::Less {
+                        c.prev();
                     }
                 }
             }
@@ -558,6 +568,79 @@ mod tests {
                 assert_eq!(it.key(), &keys[i - 1][..]);
             }
         }
+    }
+
+    /// A child that gains entries right after its `n`-th seek, like the active memtable
+    /// being written while it is read.
+    struct Growing {
+        entries: Entries,
+        pending: Entries,
+        grow_after_seek: usize,
+        seeks: usize,
+        pos: Option<usize>,
+    }
+
+    impl InternalIterator for Growing {
+        fn valid(&self) -> bool {
+            self.pos.is_some()
+        }
+        fn seek_to_first(&mut self) {
+            self.pos = (!self.entries.is_empty()).then_some(0);
+        }
+        fn seek_to_last(&mut self) {
+            self.pos = self.entries.len().checked_sub(1);
+        }
+        fn seek(&mut self, target: &[u8]) {
+            let i = self
+                .entries
+                .partition_point(|(k, _)| compare_internal_keys(k, target).is_lt());
+            let at = self.entries.get(i).map(|e| e.0.clone());
+            self.seeks += 1;
+            if self.seeks == self.grow_after_seek {
+                self.entries.append(&mut self.pending);
+                self.entries
+                    .sort_by(|x, y| compare_internal_keys(&x.0, &y.0));
+            }
+            self.pos = at.map(|k| self.entries.iter().position(|e| e.0 == k).unwrap());
+        }
+        fn next(&mut self) {
+            let p = self.pos.unwrap() + 1;
+            self.pos = (p < self.entries.len()).then_some(p);
+        }
+        fn prev(&mut self) {
+            self.pos = self.pos.unwrap().checked_sub(1);
+        }
+        fn key(&self) -> &[u8] {
+            &self.entries[self.pos.unwrap()].0
+        }
+        fn value(&self) -> &[u8] {
+            &self.entries[self.pos.unwrap()].1
+        }
+        fn status(&self) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    /// `prev` after a seek, while another child gains entries on both sides of the current
+    /// key between its repositioning seek and `seek_to_last`: the merge still moves back.
+    #[test]
+    fn direction_change_while_a_child_grows() {
+        let e = |k: &str, seq: u64| (make_internal_key(k.as_bytes(), seq, ValueKind::Put), vec![]);
+        let a = VecIter::new(vec![e("k2", 1)]);
+        let b = Growing {
+            entries: Vec::new(),
+            pending: vec![e("k1", 7), e("k5", 8)],
+            grow_after_seek: 2,
+            seeks: 0,
+            pos: None,
+        };
+        let mut it = MergingIterator::new(vec![Box::new(a), Box::new(b)]);
+        it.seek(&seek_key(b"k2", 100));
+        assert_eq!(crate::key::user_key(it.key()), b"k2");
+        it.prev();
+        assert_eq!(crate::key::user_key(it.key()), b"k1");
+        it.prev();
+        assert!(!it.valid());
     }
 
     #[test]
