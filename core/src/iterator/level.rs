@@ -33,7 +33,14 @@ pub type TableOpener =
     Arc<dyn Fn(&FileMetaData) -> Result<Box<dyn InternalIterator>> + Send + Sync>;
 
 /// An [`InternalIterator`] over the files of one level L1+, which must be sorted by key and
-/// disjoint (see the [module docs](self)).
+/// disjoint: LevelDB's concatenating iterator.
+///
+/// It holds at most one open table: a seek binary-searches the file list for the first file
+/// whose largest key is `>=` the target and opens only that one; `next`/`prev` move to the
+/// neighbouring file at a table's end, skipping files that turn out empty. A failed open, or
+/// a table iterator stopping on an error, leaves it invalid with that error as `status()`;
+/// errors are sticky (later positioning calls do nothing), so a scan never silently skips a
+/// damaged file.
 pub struct LevelIterator {
     files: Vec<Arc<FileMetaData>>,
     open: TableOpener,
@@ -94,6 +101,14 @@ impl LevelIterator {
     fn clear(&mut self) {
         self.table = None;
         self.index = self.files.len();
+    }
+
+    /// After a positioning call found nothing to open (or failed to): past the end, unless
+    /// an error was recorded (then the state `fail` left stays).
+    fn clear_unless_failed(&mut self) {
+        if self.error.is_none() {
+            self.clear();
+        }
     }
 
     /// If the open table is exhausted, moves to the first entry of the following files,
@@ -226,16 +241,6 @@ impl InternalIterator for LevelIterator {
         match &self.table {
             Some(t) => t.status(),
             None => Ok(()),
-        }
-    }
-}
-
-impl LevelIterator {
-    /// After a positioning call found nothing to open (or failed to): past the end, unless
-    /// an error was recorded (then the state `fail` left stays).
-    fn clear_unless_failed(&mut self) {
-        if self.error.is_none() {
-            self.clear();
         }
     }
 }

@@ -49,8 +49,13 @@ enum Direction {
     Reverse,
 }
 
-/// Merges children sorted by internal key into one sorted stream, forwards and backwards, in
-/// O(log n) per step for n children (see the [module docs](self)).
+/// Merges children sorted by internal key into one sorted stream, forwards and backwards.
+///
+/// The valid children sit in a binary heap keyed by their current keys (a min-heap going
+/// forward, a max-heap going backward; RocksDB's `merging_iterator.cc`), so a step costs
+/// O(log n) for n children and never allocates. Changing direction repositions every other
+/// child around the current key and rebuilds the heap, O(n). If a child stops on an error,
+/// the merge turns invalid and `status()` returns the error.
 pub struct MergingIterator {
     children: Vec<Box<dyn InternalIterator>>,
     /// Indices of the valid children, a binary heap ordered by `direction`: its top (index
@@ -145,8 +150,8 @@ impl MergingIterator {
         }
     }
 
-    /// Repositions every child but the current one for the other direction (see the
-    /// [module docs](self#changing-direction)), then rebuilds the heap in that direction.
+    /// Repositions every child but the current one for the other direction (see "Changing
+    /// direction" in the module docs), then rebuilds the heap in that direction.
     fn switch_direction(&mut self, to: Direction) {
         let cur = self.heap[0];
         let mut key = std::mem::take(&mut self.key_buf);
