@@ -52,7 +52,7 @@ use std::time::Instant;
 use crate::db::{DbInner, SuperVersion};
 use crate::error::Result;
 use crate::filename::table_path;
-use crate::iterator::{InternalIterator, MergingIterator};
+use crate::iterator::{InternalIterator, LevelIterator, MergingIterator, TableOpener};
 use crate::manifest::{FileMetaData, VersionEdit};
 use crate::sstable::{TableBuilder, TableOptions};
 use crate::stats::Statistics;
@@ -97,9 +97,16 @@ pub(crate) fn run(db: &DbInner, plan: &CompactionPlan) -> Result<()> {
 
     let bytes_read: u64 = inputs.iter().map(|f| f.file_size).sum();
     let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
-    for (_level, files) in &plan.inputs {
-        for f in files {
-            children.push(Box::new(db.tables.get(f.number)?.iter()));
+    for (level, files) in &plan.inputs {
+        if *level == 0 {
+            for f in files {
+                children.push(Box::new(db.tables.get(f.number)?.iter()));
+            }
+        } else if !files.is_empty() {
+            children.push(Box::new(LevelIterator::new(
+                files.clone(),
+                table_opener(db),
+            )));
         }
     }
     let mut input = MergingIterator::new(children);
@@ -134,6 +141,15 @@ fn keep_memtables(sv: &SuperVersion, version: Arc<crate::manifest::Version>) -> 
         imm: sv.imm.clone(),
         version,
     }
+}
+
+/// Opens a table of a level for a [`LevelIterator`], through the table cache.
+pub(crate) fn table_opener(db: &DbInner) -> TableOpener {
+    let tables = db.tables.clone();
+    Arc::new(move |f: &FileMetaData| {
+        let it: Box<dyn InternalIterator> = Box::new(tables.get(f.number)?.iter());
+        Ok(it)
+    })
 }
 
 /// Writes the entries of `input` that `filter` keeps into tables; with `split`, a new table

@@ -35,9 +35,9 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use crate::batch::{check_key, WriteBatch};
 use crate::error::{Error, Result};
 use crate::fs::{FileLock, FileSystem, OsFileSystem};
-use crate::iterator::{DbIterator, InternalIterator, MergingIterator};
+use crate::iterator::{DbIterator, InternalIterator, LevelIterator, MergingIterator};
 use crate::key::{parse_internal_key, seek_key, SequenceNumber, ValueKind};
-use crate::manifest::{Version, VersionSet, NUM_LEVELS};
+use crate::manifest::{FileMetaData, Version, VersionSet, NUM_LEVELS};
 use crate::memtable::{LookupResult, MemTable};
 use crate::options::Options;
 use crate::snapshot::{Snapshot, SnapshotList};
@@ -569,19 +569,35 @@ impl DbInner {
         for m in &sv.imm {
             children.push(Box::new(m.iter()));
         }
-        for level in 0..NUM_LEVELS {
-            for f in sv.version.files(level) {
-                if let Some(lb) = &read.lower_bound {
-                    if f.largest_user_key() < lb.as_slice() {
-                        continue;
-                    }
-                }
-                if let Some(ub) = &read.upper_bound {
-                    if f.smallest_user_key() >= ub.as_slice() {
-                        continue;
-                    }
-                }
+        let in_bounds = |f: &FileMetaData| {
+            read.lower_bound
+                .as_deref()
+                .is_none_or(|lb| f.largest_user_key() >= lb)
+                && read
+                    .upper_bound
+                    .as_deref()
+                    .is_none_or(|ub| f.smallest_user_key() < ub)
+        };
+        // L0 files overlap: one child each. Each deeper level is one sorted run: one
+        // LevelIterator, which opens only the file it is in.
+        for f in sv.version.files(0) {
+            if in_bounds(f) {
                 children.push(Box::new(self.tables.get(f.number)?.iter()));
+            }
+        }
+        for level in 1..NUM_LEVELS {
+            let files: Vec<_> = sv
+                .version
+                .files(level)
+                .iter()
+                .filter(|f| in_bounds(f))
+                .cloned()
+                .collect();
+            if !files.is_empty() {
+                children.push(Box::new(LevelIterator::new(
+                    files,
+                    crate::compaction::table_opener(self),
+                )));
             }
         }
         let merged = MergingIterator::new(children);

@@ -2,7 +2,9 @@
 //!
 //! Every source of entries — a memtable, a data block, an SSTable, a level — implements
 //! [`InternalIterator`]: a cursor over `(internal key, value)` pairs in internal-key order
-//! (see [`crate::key`]). A merging iterator combines several of them into one sorted stream,
+//! (see [`crate::key`]). A [`LevelIterator`] walks the files of one level L1+ as one sorted
+//! run, opening one table at a time; a [`MergingIterator`] combines several sources (the
+//! memtables, each L0 file, one level iterator per level) into one sorted stream,
 //! and the database iterator on top turns that stream into the user's view: one entry per
 //! user key, the newest visible at the read's sequence number, tombstones hidden.
 //! (The layering follows LevelDB's `table/iterator.h` and mini-lsm's iterator chapters.)
@@ -66,7 +68,9 @@ impl<I: InternalIterator + ?Sized> InternalIterator for Box<I> {
 }
 
 mod db_iter;
+mod level;
 mod merging;
 
 pub use db_iter::DbIterator;
+pub use level::{LevelIterator, TableOpener};
 pub use merging::MergingIterator;
