@@ -16,6 +16,7 @@ use crate::key::{
     compare_internal_keys, make_internal_key, parse_internal_key, seek_key, user_key, ValueKind,
     MAX_SEQUENCE_NUMBER,
 };
+use crate::options::Compression;
 
 type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -116,8 +117,21 @@ fn opts(
         block_size,
         block_restart_interval,
         bloom_bits_per_key,
+        compression: Compression::None,
     }
 }
+
+/// `o` with data blocks compressed by `compression`.
+fn with_compression(o: TableOptions, compression: Compression) -> TableOptions {
+    TableOptions { compression, ..o }
+}
+
+/// The compressions the whole-table tests run with.
+const COMPRESSIONS: [Compression; 3] = [
+    Compression::None,
+    Compression::Lz4,
+    Compression::Zstd { level: 3 },
+];
 
 /// What `get(seek_key(uk, seq))` should return: the newest entry of `uk` with seq <= `seq`.
 fn expected_get(input: &Entries, user: &[u8], seq: u64) -> Option<(Vec<u8>, Vec<u8>)> {
@@ -134,10 +148,16 @@ fn expected_get(input: &Entries, user: &[u8], seq: u64) -> Option<(Vec<u8>, Vec<
 fn roundtrip_iterate_get_and_properties() {
     let fs = new_fs();
     let input = entries(3000);
-    for (n, o) in [opts(256, 1, 10), opts(1024, 16, 10), opts(512, 4, 0)]
-        .into_iter()
-        .enumerate()
-    {
+    let cases = [
+        opts(256, 1, 10),
+        opts(1024, 16, 10),
+        opts(512, 4, 0),
+        with_compression(opts(1024, 16, 10), Compression::Lz4),
+        with_compression(opts(256, 4, 0), Compression::Lz4),
+        with_compression(opts(4096, 16, 10), Compression::Zstd { level: 3 }),
+        with_compression(opts(512, 1, 10), Compression::Zstd { level: 1 }),
+    ];
+    for (n, o) in cases.into_iter().enumerate() {
         let path = format!("/t{n}.sst");
         let built = build(&fs, &path, o, &input);
         let table = open(&fs, &path).unwrap();
@@ -183,6 +203,28 @@ fn roundtrip_iterate_get_and_properties() {
         );
         let f = table.footer();
         assert_eq!(p.index_bytes, f.index_handle.size + 9);
+        // data_bytes counts the blocks as stored; with compression most are compressed
+        // (the values repeat) and the meta blocks never are.
+        let stored: u64 = index.iter().map(|(_, h)| h.size + 9).sum();
+        assert_eq!(p.data_bytes, stored);
+        let compressed = index
+            .iter()
+            .filter(|(_, h)| table.block_compression(*h).unwrap() != 0)
+            .count();
+        match o.compression {
+            Compression::None => assert_eq!(compressed, 0),
+            _ => {
+                assert!(
+                    compressed > index.len() * 3 / 4,
+                    "{compressed} of {}",
+                    index.len()
+                );
+                assert!(p.data_bytes < (p.raw_key_bytes + p.raw_value_bytes) * 3 / 4);
+            }
+        }
+        for h in [f.index_handle, f.filter_handle, f.properties_handle] {
+            assert_eq!(table.block_compression(h).unwrap(), 0);
+        }
         // Each index key is >= its block's last key and < the next block's first key.
         let blocks: Vec<Entries> = index
             .iter()
@@ -318,7 +360,10 @@ fn options_and_builder_errors() {
         TableOptions::from_options(&crate::Options::default()),
         TableOptions::default()
     );
-    assert_eq!(TableOptions::default(), opts(4096, 16, 10));
+    assert_eq!(
+        TableOptions::default(),
+        with_compression(opts(4096, 16, 10), Compression::Lz4)
+    );
 
     let fs = new_fs();
     let file = fs.create(Path::new("/b.sst")).unwrap();
@@ -532,9 +577,14 @@ fn small_entries() -> Entries {
 }
 
 fn small_table_bytes() -> (Entries, Vec<u8>) {
+    small_table_bytes_with(Compression::None)
+}
+
+fn small_table_bytes_with(compression: Compression) -> (Entries, Vec<u8>) {
     let fs = new_fs();
     let input = small_entries();
-    build(&fs, "/small.sst", opts(256, 4, 10), &input);
+    let o = with_compression(opts(256, 4, 10), compression);
+    build(&fs, "/small.sst", o, &input);
     (input, fs.read_all(Path::new("/small.sst")).unwrap())
 }
 
@@ -645,18 +695,34 @@ fn unknown_compression_type_is_corruption() {
     let (_, good) = small_table_bytes();
     let n = good.len();
     let f = Footer::decode(&good[n - FOOTER_LEN..], n as u64, "x").unwrap();
-    // Rewrite the first data block's trailer with type 1 and a matching checksum.
+    // Rewrite the first data block's trailer with type 3 and a matching checksum.
     let table = open_bytes(good.clone()).unwrap();
     let (_, h) = table.index_entries().unwrap()[0];
     let size = h.size as usize;
     let mut b = good.clone();
-    let trailer = format::block_trailer(&good[..size], 1);
+    let trailer = format::block_trailer(&good[..size], 3);
     b[size..size + 9].copy_from_slice(&trailer);
     let table = open_bytes(b).unwrap();
     let e = table.read_block(h).unwrap_err();
-    assert!(e.to_string().contains("compression type 1"), "{e}");
+    assert!(e.to_string().contains("compression type 3"), "{e}");
+    assert!(matches!(e, Error::Corruption { offset, .. } if offset == h.offset + h.size));
     let e = collect_forward(&table).unwrap_err();
     assert!(e.is_corruption());
+    // Raw contents labelled lz4 or zstd (checksum matching): they do not decompress.
+    for kind in [format::COMPRESSION_LZ4, format::COMPRESSION_ZSTD] {
+        let mut b = good.clone();
+        b[size..size + 9].copy_from_slice(&format::block_trailer(&good[..size], kind));
+        let table = open_bytes(b).unwrap();
+        let e = table.read_block(h).unwrap_err();
+        assert!(matches!(e, Error::Corruption { offset: 0, .. }), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("lz4") || msg.contains("zstd"), "{msg}");
+        // The table's first key, which lives in that block.
+        let e = table
+            .get(&seek_key(b"key0000", MAX_SEQUENCE_NUMBER))
+            .unwrap_err();
+        assert!(e.is_corruption());
+    }
     // A handle past the blocks is refused before any read.
     let e = table
         .read_block(BlockHandle::new(f.index_handle.offset, 1 << 40))
@@ -732,7 +798,13 @@ fn check_reads(input: &Entries, bytes: Vec<u8>, what: &str) -> bool {
 
 #[test]
 fn every_bit_flip_is_detected_and_never_returns_wrong_data() {
-    let (input, good) = small_table_bytes();
+    for compression in COMPRESSIONS {
+        every_bit_flip_is_detected_with(compression);
+    }
+}
+
+fn every_bit_flip_is_detected_with(compression: Compression) {
+    let (input, good) = small_table_bytes_with(compression);
     assert!(
         (190..=260).contains(&input.len()),
         "{} entries",
@@ -749,14 +821,14 @@ fn every_bit_flip_is_detected_and_never_returns_wrong_data() {
         let mask = 1u8 << (offset % 8);
         let mut b = good.clone();
         b[offset] ^= mask;
-        let what = format!("flip {mask:#04x} at {offset}");
+        let what = format!("{compression:?}: flip {mask:#04x} at {offset}");
         assert!(check_reads(&input, b, &what), "{what}: not detected");
     }
 }
 
 #[test]
 fn every_truncation_is_corruption_at_open() {
-    let (_, good) = small_table_bytes();
+    let (_, good) = small_table_bytes_with(Compression::Lz4);
     for len in 0..good.len() {
         let r = open_bytes(good[..len].to_vec());
         assert!(matches!(r, Err(Error::Corruption { .. })), "length {len}");
