@@ -875,8 +875,14 @@ fn table_get_throughput() {
         .collect();
     keys.sort();
     keys.dedup();
+    let compression = match std::env::var("KEVO_BENCH_COMPRESSION").as_deref() {
+        Ok("none") => Compression::None,
+        Ok("zstd") => Compression::Zstd { level: 3 },
+        _ => Compression::Lz4,
+    };
+    eprintln!("{compression:?} (set KEVO_BENCH_COMPRESSION=none|lz4|zstd)");
     let mut b = TableBuilder::new(
-        TableOptions::default(),
+        with_compression(TableOptions::default(), compression),
         fs.create(&path).unwrap(),
         path.display().to_string(),
     );
@@ -936,4 +942,151 @@ fn table_get_throughput() {
         "{:.0} absent gets/s",
         lookups as f64 / t.elapsed().as_secs_f64()
     );
+
+    // Through a block cache big enough for the whole table: one warm-up pass, then hits.
+    let cache = Arc::new(crate::cache::BlockCache::new(256 << 20));
+    let stats = Arc::new(crate::stats::Statistics::default());
+    let cached = Table::open_cached(fs.open(&path).unwrap(), "bench.sst", 1, cache, stats);
+    let cached = cached.unwrap();
+    for pass in ["cold", "warm"] {
+        let t = std::time::Instant::now();
+        for target in &targets {
+            assert!(cached.get(target).unwrap().is_some());
+        }
+        eprintln!(
+            "{:.0} present gets/s through the block cache ({pass})",
+            lookups as f64 / t.elapsed().as_secs_f64()
+        );
+    }
+}
+
+// ---- Reading through the block cache ----------------------------------------------------
+
+/// A file whose bytes can be swapped after a table is opened on it (to corrupt blocks the
+/// cache will have to re-read).
+struct SwappableFile(parking_lot::RwLock<Vec<u8>>);
+
+impl RandomAccessFile for SwappableFile {
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        VecFile(self.0.read().clone()).read_exact_at(offset, buf)
+    }
+    fn len(&self) -> u64 {
+        self.0.read().len() as u64
+    }
+}
+
+fn open_cached_bytes(
+    bytes: Vec<u8>,
+    cache: &Arc<crate::cache::BlockCache>,
+) -> (
+    Arc<Table>,
+    Arc<SwappableFile>,
+    Arc<crate::stats::Statistics>,
+) {
+    let file = Arc::new(SwappableFile(parking_lot::RwLock::new(bytes)));
+    let stats = Arc::new(crate::stats::Statistics::default());
+    let table =
+        Table::open_cached(file.clone(), "mut.sst", 7, cache.clone(), stats.clone()).unwrap();
+    (Arc::new(table), file, stats)
+}
+
+#[test]
+fn small_tables_compress_most_blocks() {
+    for compression in [Compression::Lz4, Compression::Zstd { level: 3 }] {
+        let (_, bytes) = small_table_bytes_with(compression);
+        let t = open_bytes(bytes).unwrap();
+        let index = t.index_entries().unwrap();
+        let compressed = index
+            .iter()
+            .filter(|(_, h)| t.block_compression(*h).unwrap() != 0)
+            .count();
+        assert!(
+            compressed * 2 > index.len(),
+            "{compression:?}: {compressed}"
+        );
+    }
+}
+
+#[test]
+fn cached_table_reads_match_and_rereads_evicted_meta_blocks() {
+    use crate::cache::{BlockCache, BlockKey};
+    let (input, good) = small_table_bytes_with(Compression::Lz4);
+    let cache = Arc::new(BlockCache::new(1 << 20));
+    let (table, file, stats) = open_cached_bytes(good.clone(), &cache);
+    let after_open = cache.usage();
+    assert!(after_open > 0, "index and filter are charged to the cache");
+    assert!(!check_reads(&input, good.clone(), "uncached"));
+    assert_eq!(collect_forward(&table).unwrap(), input);
+    let hits = stats.block_cache_hits.load(Ordering::Relaxed);
+    assert_eq!(collect_backward(&table).unwrap(), input);
+    assert!(stats.block_cache_hits.load(Ordering::Relaxed) > hits);
+
+    // Drop the index and filter from the cache: the table reads and verifies them again.
+    let f = *table.footer();
+    for h in [f.index_handle, f.filter_handle] {
+        cache.remove(&BlockKey {
+            table: 7,
+            offset: h.offset,
+        });
+    }
+    let (k, v) = &input[5];
+    let p = parse_internal_key(k).unwrap();
+    let got = table.get(&seek_key(p.user_key, p.seq)).unwrap();
+    assert_eq!(got, Some((k.clone(), v.clone())));
+    assert!(table.may_contain(p.user_key));
+
+    // Corrupt the index on disk and evict it: the re-read reports corruption, for get,
+    // iterators and index_entries alike, and never returns wrong data.
+    let mut bad = good.clone();
+    bad[f.index_handle.offset as usize + 2] ^= 0x10;
+    *file.0.write() = bad;
+    cache.remove(&BlockKey {
+        table: 7,
+        offset: f.index_handle.offset,
+    });
+    assert!(table
+        .get(&seek_key(p.user_key, p.seq))
+        .unwrap_err()
+        .is_corruption());
+    let mut it = table.iter();
+    it.seek_to_first();
+    assert!(!it.valid());
+    assert!(it.status().unwrap_err().is_corruption());
+    assert!(table.index_entries().unwrap_err().is_corruption());
+    // Same for the filter.
+    let mut bad = good.clone();
+    bad[f.filter_handle.offset as usize + 1] ^= 0x10;
+    *file.0.write() = bad;
+    cache.remove(&BlockKey {
+        table: 7,
+        offset: f.filter_handle.offset,
+    });
+    assert!(table
+        .get(&seek_key(p.user_key, p.seq))
+        .unwrap_err()
+        .is_corruption());
+
+    // Dropping the table's blocks empties the cache of them.
+    *file.0.write() = good;
+    assert_eq!(collect_forward(&table).unwrap(), input);
+    table.forget_cached_blocks();
+    assert_eq!(cache.usage(), 0);
+}
+
+#[test]
+fn meta_blocks_too_large_for_the_cache_stay_in_the_table() {
+    let (input, good) = small_table_bytes_with(Compression::Lz4);
+    // Smaller than the filter and index: neither is admitted, both stay in the table.
+    let cache = Arc::new(crate::cache::BlockCache::new(200));
+    let (table, file, stats) = open_cached_bytes(good.clone(), &cache);
+    assert_eq!(cache.usage(), 0);
+    // The file can go bad now: the index and filter are not re-read.
+    let f = *table.footer();
+    let mut bad = good;
+    bad[f.index_handle.offset as usize + 2] ^= 0x10;
+    bad[f.filter_handle.offset as usize + 1] ^= 0x10;
+    *file.0.write() = bad;
+    assert_eq!(collect_forward(&table).unwrap(), input);
+    assert!(cache.usage() <= cache.capacity());
+    assert_eq!(stats.block_cache_hits.load(Ordering::Relaxed), 0);
 }
