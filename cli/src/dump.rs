@@ -143,6 +143,16 @@ fn handle(h: BlockHandle) -> String {
 
 // --- dump-sst ---------------------------------------------------------------------------
 
+/// The name of a block trailer's compression type byte.
+fn compression_name(t: u8) -> &'static str {
+    match t {
+        0 => "none",
+        1 => "lz4",
+        2 => "zstd",
+        _ => "unknown",
+    }
+}
+
 pub fn dump_sst(args: &DumpSstArgs) -> Result<ExitCode> {
     let file = open_file(&args.file)?;
     let name = args.file.display().to_string();
@@ -189,7 +199,16 @@ fn write_sst(out: &mut dyn Write, table: &Arc<Table>, args: &DumpSstArgs) -> Res
     if args.blocks {
         writeln!(out, "index ({} data blocks):", index.len())?;
         for (i, (sep, h)) in index.iter().enumerate() {
-            writeln!(out, "  block {i}: {} -> {}", fmt_ikey(sep), handle(*h))?;
+            // A damaged block shows as "unreadable" here; the check below reports why.
+            let compression = table
+                .block_compression(*h)
+                .map_or("unreadable", compression_name);
+            writeln!(
+                out,
+                "  block {i}: {} -> {} ({compression})",
+                fmt_ikey(sep),
+                handle(*h)
+            )?;
         }
     }
 
@@ -225,8 +244,19 @@ fn write_sst(out: &mut dyn Write, table: &Arc<Table>, args: &DumpSstArgs) -> Res
     }
     // Every data block is read and its checksum verified, entries printed or not: a dump
     // that says nothing about damage it did not look at would mislead.
+    let mut by_type = [0u64; 3];
     for (_, h) in &index {
         table.read_block(*h)?;
+        if let Some(n) = by_type.get_mut(usize::from(table.block_compression(*h)?)) {
+            *n += 1;
+        }
+    }
+    let counts: Vec<String> = (0u8..3)
+        .filter(|&t| by_type[usize::from(t)] > 0)
+        .map(|t| format!("{} {}", by_type[usize::from(t)], compression_name(t)))
+        .collect();
+    if !counts.is_empty() {
+        writeln!(out, "data block compression: {}", counts.join(", "))?;
     }
     writeln!(out, "checksums: ok ({} data blocks verified)", index.len())?;
     Ok(())

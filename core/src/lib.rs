@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod batch;
+mod cache;
 pub mod coding;
 pub(crate) mod compaction;
 mod db;

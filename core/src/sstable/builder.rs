@@ -9,9 +9,10 @@
 use crate::error::{Error, Result};
 use crate::fs::WritableFile;
 use crate::key::{compare_internal_keys, parse_internal_key, ValueKind};
-use crate::options::Options;
+use crate::options::{Compression, Options};
 
 use super::block_builder::BlockBuilder;
+use super::compress::BlockCompressor;
 use super::filter::BloomFilterBuilder;
 use super::format::{
     block_trailer, BlockHandle, Footer, BLOCK_TRAILER_LEN, COMPRESSION_NONE, FORMAT_VERSION,
@@ -30,6 +31,10 @@ pub struct TableOptions {
     pub block_restart_interval: usize,
     /// Bloom filter bits per user key; 0 writes an empty filter (no filtering). Default 10.
     pub bloom_bits_per_key: usize,
+    /// How data blocks are compressed (each block whose compressed form does not save 1/8
+    /// is stored raw). Default [`Compression::Lz4`], as [`Options::compression`], so
+    /// `TableOptions::default()` equals `from_options(&Options::default())`.
+    pub compression: Compression,
 }
 
 impl Default for TableOptions {
@@ -38,6 +43,7 @@ impl Default for TableOptions {
             block_size: 4096,
             block_restart_interval: 16,
             bloom_bits_per_key: 10,
+            compression: Compression::Lz4,
         }
     }
 }
@@ -49,6 +55,7 @@ impl TableOptions {
             block_size: o.block_size,
             block_restart_interval: o.block_restart_interval,
             bloom_bits_per_key: o.bloom_bits_per_key,
+            compression: o.compression,
         }
     }
 }
@@ -72,6 +79,8 @@ pub struct TableBuilder {
     pending_handle: Option<BlockHandle>,
     /// Scratch space for encoding index entry values.
     handle_buf: Vec<u8>,
+    /// Compresses data blocks (only data blocks: see [`BlockWriter::write_block`]).
+    compressor: BlockCompressor,
 }
 
 /// The output file and the bookkeeping of what was written to it.
@@ -92,11 +101,21 @@ impl BlockWriter {
         }
     }
 
-    /// Writes `contents` and its trailer; returns the block's handle.
+    /// Writes `contents` uncompressed and its trailer; returns the block's handle. For the
+    /// filter, properties and index blocks: they are read once per table open (or cache
+    /// miss) and kept decoded, so compressing them would save little space and cost a
+    /// decompression on every open; and the filter's bits and the index's separator keys
+    /// compress poorly anyway.
     fn write_block(&mut self, contents: &[u8]) -> Result<BlockHandle> {
-        let handle = BlockHandle::new(self.offset, contents.len() as u64);
-        self.append(contents)?;
-        self.append(&block_trailer(contents, COMPRESSION_NONE))?;
+        self.write_stored(contents, COMPRESSION_NONE)
+    }
+
+    /// Writes `stored` (a block's contents as stored: compressed or not) and the trailer
+    /// for type byte `compression`; returns the block's handle.
+    fn write_stored(&mut self, stored: &[u8], compression: u8) -> Result<BlockHandle> {
+        let handle = BlockHandle::new(self.offset, stored.len() as u64);
+        self.append(stored)?;
+        self.append(&block_trailer(stored, compression))?;
         Ok(handle)
     }
 
@@ -135,6 +154,7 @@ impl TableBuilder {
                 offset: 0,
                 failed: None,
             },
+            compressor: BlockCompressor::new(options.compression),
             data_block: BlockBuilder::new(options.block_restart_interval),
             index_block: BlockBuilder::new(INDEX_RESTART_INTERVAL),
             filter: BloomFilterBuilder::new(options.bloom_bits_per_key),
@@ -262,7 +282,8 @@ impl TableBuilder {
         if self.data_block.is_empty() {
             return Ok(());
         }
-        let handle = self.out.write_block(self.data_block.finish())?;
+        let (kind, stored) = self.compressor.compress(self.data_block.finish());
+        let handle = self.out.write_stored(stored, kind)?;
         self.data_block.reset();
         self.pending_handle = Some(handle);
         self.props.num_data_blocks += 1;

@@ -4,6 +4,7 @@
 //! block handle (in index entries) = offset: varint64 | size: varint64
 //! block handle (in the footer)    = offset: fixed64  | size: fixed64
 //! block trailer                   = compression type: u8 | checksum: fixed64
+//!                                   (type 0 none, 1 lz4, 2 zstd)
 //! footer (68 bytes)               = index handle | filter handle | properties handle
 //!                                   | format_version: fixed32
 //!                                   | checksum: fixed64 (xxh64 of the 52 bytes before it)
@@ -29,9 +30,16 @@ pub const TABLE_MAGIC: u64 = u64::from_le_bytes(*b"KEVO_SST");
 /// Bytes after each block's contents: compression type (1) + checksum (8).
 pub const BLOCK_TRAILER_LEN: usize = 9;
 
-/// Compression type byte of an uncompressed block. Other values are reserved (lz4, zstd);
-/// a reader that meets one reports corruption rather than guessing.
+/// Compression type byte of a block stored as it is. Any type byte other than the three
+/// below is reported as corruption rather than guessed at.
 pub const COMPRESSION_NONE: u8 = 0;
+
+/// Compression type byte of an LZ4 block: a fixed32 uncompressed size, then the LZ4 block
+/// format (`lz4_flex::block`). See `compress.rs`.
+pub const COMPRESSION_LZ4: u8 = 1;
+
+/// Compression type byte of a zstd block: one zstd frame recording its content size.
+pub const COMPRESSION_ZSTD: u8 = 2;
 
 /// Size of the footer in bytes: three fixed handles (48), version (4), checksum (8),
 /// magic (8).

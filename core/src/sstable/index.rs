@@ -89,6 +89,13 @@ impl TableIndex {
         Ok(index)
     }
 
+    /// Heap bytes this index holds (what a block cache charges for it).
+    pub fn memory_size(&self) -> usize {
+        self.keys.capacity()
+            + self.key_ends.capacity() * std::mem::size_of::<usize>()
+            + self.handles.capacity() * std::mem::size_of::<BlockHandle>()
+    }
+
     /// Number of data blocks.
     pub fn len(&self) -> usize {
         self.handles.len()

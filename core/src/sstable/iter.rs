@@ -1,7 +1,8 @@
 //! [`TableIterator`]: the two-level iterator over a table (LevelDB's
 //! `table/two_level_iterator.cc`).
 //!
-//! The first level is a position in the table's in-memory [`TableIndex`](super::index);
+//! The first level is a position in the table's decoded [`TableIndex`](super::index)
+//! (fetched once, when the iterator is created, and held for its life);
 //! each index entry names a data block, which the second level reads (checksum verified) and
 //! walks with a [`BlockIter`]. Moving past either end of a data block moves the index
 //! position and loads the neighbouring block. Only one data block is held at a time.
@@ -13,6 +14,7 @@ use crate::iterator::InternalIterator;
 
 use super::block::BlockIter;
 use super::format::BlockHandle;
+use super::index::TableIndex;
 use super::table::Table;
 
 /// A cursor over every entry of a [`Table`], in internal-key order. Holds an `Arc` of the
@@ -23,6 +25,8 @@ use super::table::Table;
 /// nothing.
 pub struct TableIterator {
     table: Arc<Table>,
+    /// The table's index, held so that stepping between blocks needs no cache lookup.
+    index: Arc<TableIndex>,
     /// Position in the index; `index.len()` when past either end.
     index_pos: usize,
     /// The data block at `index_pos`, once loaded.
@@ -42,14 +46,20 @@ impl std::fmt::Debug for TableIterator {
 }
 
 impl TableIterator {
+    /// An iterator over `table`. If its index cannot be fetched, the iterator is invalid
+    /// from the start and reports the error from `status`.
     pub(super) fn new(table: Arc<Table>) -> Self {
-        let index_pos = table.index().len();
+        let (index, err) = match table.index() {
+            Ok(index) => (index, None),
+            Err(e) => (Arc::new(TableIndex::default()), Some(e)),
+        };
         TableIterator {
             table,
-            index_pos,
+            index_pos: index.len(),
+            index,
             data: None,
             data_handle: None,
-            err: None,
+            err,
         }
     }
 
@@ -60,7 +70,7 @@ impl TableIterator {
     }
 
     fn index_valid(&self) -> bool {
-        self.index_pos < self.table.index().len()
+        self.index_pos < self.index.len()
     }
 
     /// Makes `data` iterate the block at `index_pos`, reusing the loaded block if it is the
@@ -71,7 +81,7 @@ impl TableIterator {
             self.data_handle = None;
             return;
         }
-        let handle = self.table.index().handle(self.index_pos);
+        let handle = self.index.handle(self.index_pos);
         if self.data.is_some() && self.data_handle == Some(handle) {
             return;
         }
@@ -120,10 +130,7 @@ impl TableIterator {
                 return;
             }
             // Before the first block is as invalid as past the last one.
-            self.index_pos = self
-                .index_pos
-                .checked_sub(1)
-                .unwrap_or(self.table.index().len());
+            self.index_pos = self.index_pos.checked_sub(1).unwrap_or(self.index.len());
             self.load_data_block();
             if let Some(d) = &mut self.data {
                 d.seek_to_last();
@@ -153,7 +160,7 @@ impl InternalIterator for TableIterator {
         if self.err.is_some() {
             return;
         }
-        let n = self.table.index().len();
+        let n = self.index.len();
         self.index_pos = n.checked_sub(1).unwrap_or(n);
         self.load_data_block();
         if let Some(d) = &mut self.data {
@@ -166,7 +173,7 @@ impl InternalIterator for TableIterator {
         if self.err.is_some() {
             return;
         }
-        self.index_pos = self.table.index().seek(target);
+        self.index_pos = self.index.seek(target);
         self.load_data_block();
         if let Some(d) = &mut self.data {
             d.seek(target);

@@ -15,10 +15,23 @@
 //! trailer = compression type: u8 | checksum: fixed64
 //! ```
 //!
-//! Every block carries a 9-byte trailer. The compression type is 0 (none); other values
-//! are reserved for lz4/zstd and a reader reports them as corruption. The checksum is xxh64
-//! (seed 0) of the contents followed by the type byte. Every byte of a table is thus covered
-//! by a checksum: a block's or the footer's.
+//! Every block carries a 9-byte trailer. The compression type says how the stored
+//! contents encode the block (see [`compress`]):
+//!
+//! ```text
+//! 0 none  contents = the block itself
+//! 1 lz4   contents = uncompressed size: fixed32 | LZ4 block format (lz4_flex)
+//! 2 zstd  contents = one zstd frame that records its content size
+//! ```
+//!
+//! Any other type is corruption. Only data blocks are ever compressed; the filter,
+//! properties and index blocks are always type 0 (they are read once per open or cache
+//! miss and kept decoded, and compress poorly). A data block is stored compressed only if
+//! that saves at least 1/8 of its size (LevelDB's rule), so incompressible data is stored
+//! raw with type 0; the choice is per block, so one table may mix types. The checksum is
+//! xxh64 (seed 0) of the *stored* contents followed by the type byte: it is checked before
+//! decompressing, and every byte of a table is covered by a checksum, a block's or the
+//! footer's. Block handles and `data_bytes` count stored bytes.
 //!
 //! ## Data blocks
 //!
@@ -82,34 +95,44 @@
 //! file and laid out back to back), then the properties, filter and index blocks, each
 //! checksum-verified and decoded with bounds checks. The index is decoded into a
 //! [`TableIndex`], which checks that its keys increase and its handles tile the data region
-//! exactly. These three stay in memory. Data blocks are read and verified when a lookup or
-//! an iterator reaches them.
+//! exactly. Without a block cache these stay in the `Table`; a table opened by the
+//! database's table cache charges the index and filter to the shared block cache instead
+//! (re-reading and re-verifying them on a miss, see `table.rs`). Data blocks are read,
+//! verified and decompressed when a lookup or an iterator reaches them, through the block
+//! cache when there is one.
+//!
+//! Decompression trusts no size found in the data: a claimed uncompressed size is checked
+//! against [`MAX_DECOMPRESSED_BLOCK_LEN`] (and LZ4's maximum expansion) before allocating,
+//! and the output must have exactly that size.
 //!
 //! Every decoder validates lengths before slicing or allocating. Any inconsistency is an
 //! [`Error::Corruption`](crate::Error::Corruption) naming the file and the best-known offset, never a panic and never
 //! wrong data.
 //!
-//! A point lookup ([`Table::get`]) costs one filter probe, a binary search of the in-memory
-//! index, one read of a data block (plus its checksum), a binary search of the block's
-//! restart points and a scan of at most `block_restart_interval` entries.
+//! A point lookup ([`Table::get`]) costs one filter probe, a binary search of the decoded
+//! index, one data block (a block cache hit, or a read, checksum and decompression), a
+//! binary search of the block's restart points and a scan of at most
+//! `block_restart_interval` entries.
 //!
 //! # Files
 //!
 //! | file | concept |
 //! |------|---------|
 //! | `format.rs` | block handles, block trailer, footer, magic, [`FORMAT_VERSION`] |
+//! | `compress.rs` | per-block compression: none, LZ4, zstd |
 //! | `block_builder.rs`, `block.rs` | the block format: [`BlockBuilder`], [`Block`], [`BlockIter`] |
 //! | `filter.rs` | the bloom filter: [`BloomFilterBuilder`], [`BloomFilter`] |
 //! | `properties.rs` | [`TableProperties`] and its encoding |
 //! | `separator.rs` | shortened index keys |
 //! | `builder.rs` | [`TableOptions`], [`TableBuilder`] |
 //! | `index.rs` | [`TableIndex`], the decoded index |
-//! | `table.rs` | [`Table`]: open, get, read_block |
+//! | `table.rs` | [`Table`]: open, get, read_block, reads through the block cache |
 //! | `iter.rs` | [`TableIterator`], the two-level iterator |
 
 pub mod block;
 pub mod block_builder;
 mod builder;
+pub mod compress;
 pub mod filter;
 pub mod format;
 mod index;
@@ -124,6 +147,7 @@ mod tests;
 pub use block::{Block, BlockIter};
 pub use block_builder::BlockBuilder;
 pub use builder::{TableBuilder, TableOptions};
+pub use compress::MAX_DECOMPRESSED_BLOCK_LEN;
 pub use filter::{BloomFilter, BloomFilterBuilder};
 pub use format::{BlockHandle, Footer, FORMAT_VERSION};
 pub use index::TableIndex;

@@ -1,23 +1,38 @@
 //! [`Table`]: an open, immutable table file.
 //!
 //! Opening reads the footer and then the index, filter and properties blocks, verifies
-//! every checksum, cross-checks them (the index must describe exactly the data region,
-//! block after block, in key order) and keeps them in memory. After that a point lookup
-//! costs one filter probe, one binary search in the in-memory index and one read of a data
-//! block; iterators read data blocks as they reach them.
+//! every checksum and cross-checks them (the index must describe exactly the data region,
+//! block after block, in key order). After that a point lookup costs one filter probe, one
+//! binary search in the decoded index and one read of a data block; iterators read data
+//! blocks as they reach them.
+//!
+//! Where the decoded index and filter live depends on how the table was opened:
+//!
+//! - [`Table::open`] (no cache: tools, tests) keeps them in the `Table`, and every data
+//!   block read goes to the file.
+//! - `Table::open_cached` (the database, through its table cache) charges them to the
+//!   shared [`BlockCache`], as it does data blocks, so the cache's capacity bounds the read
+//!   memory of all open tables (RocksDB's `cache_index_and_filter_blocks`). They are still
+//!   read and verified at open, then inserted; on a later miss they are read and verified
+//!   again. One that the cache does not admit (larger than a cache shard) stays in the
+//!   `Table` instead, so it is never re-read on every lookup.
 
 use std::sync::Arc;
 
+use crate::cache::{BlockCache, BlockKey, CachedBlock};
 use crate::coding::get_fixed64;
 use crate::error::{Error, Result};
 use crate::fs::RandomAccessFile;
 use crate::iterator::InternalIterator;
 use crate::key::{parse_internal_key, user_key, TRAILER_LEN};
+use crate::stats::Statistics;
 
 use super::block::Block;
+use super::compress::decompress_block;
 use super::filter::BloomFilter;
 use super::format::{
-    block_checksum, BlockHandle, Footer, BLOCK_TRAILER_LEN, COMPRESSION_NONE, FOOTER_LEN,
+    block_checksum, BlockHandle, Footer, BLOCK_TRAILER_LEN, COMPRESSION_LZ4, COMPRESSION_NONE,
+    COMPRESSION_ZSTD, FOOTER_LEN,
 };
 use super::index::TableIndex;
 use super::iter::TableIterator;
@@ -30,9 +45,24 @@ pub struct Table {
     /// Length of the file when it was opened.
     file_len: u64,
     footer: Footer,
-    index: TableIndex,
-    filter: BloomFilter,
     properties: TableProperties,
+    /// The decoded index, when held here rather than in the block cache.
+    index: Option<Arc<TableIndex>>,
+    /// The filter, when held here rather than in the block cache.
+    filter: Option<Arc<BloomFilter>>,
+    /// The filter's size in bytes and probe count, for [`Table::filter_info`] without a
+    /// cache lookup.
+    filter_info: (usize, u32),
+    /// The shared block cache and the table's id in it, when opened with one.
+    cached: Option<CacheContext>,
+}
+
+/// What a table opened through the table cache reads blocks through.
+struct CacheContext {
+    /// The table's file number: its id in the block cache.
+    id: u64,
+    cache: Arc<BlockCache>,
+    stats: Arc<Statistics>,
 }
 
 impl std::fmt::Debug for Table {
@@ -41,12 +71,14 @@ impl std::fmt::Debug for Table {
             .field("file_name", &self.file_name)
             .field("footer", &self.footer)
             .field("properties", &self.properties)
+            .field("cache_id", &self.cached.as_ref().map(|c| c.id))
             .finish_non_exhaustive()
     }
 }
 
 impl Table {
-    /// Opens the table in `file`, named `file_name` in errors.
+    /// Opens the table in `file`, named `file_name` in errors, without a block cache: the
+    /// index and filter stay in memory and every data block read goes to the file.
     ///
     /// Errors: [`Error::Corruption`] naming the file and offset if the file is shorter than
     /// the footer, has a bad magic number, an unsupported format version, a bad checksum in
@@ -54,6 +86,37 @@ impl Table {
     /// file, or an index that does not describe the data blocks; [`Error::Io`] if a read
     /// fails.
     pub fn open(file: Arc<dyn RandomAccessFile>, file_name: &str) -> Result<Table> {
+        Table::open_with(file, file_name, None)
+    }
+
+    /// Opens the table in `file`, file number `number` (named `file_name` in errors),
+    /// reading data, index and filter blocks through `cache` and counting cache hits and
+    /// misses and bloom filter outcomes in `stats`.
+    ///
+    /// `number` is the table's id in the cache: it must never name another file while
+    /// `cache` lives (file numbers are never reused).
+    ///
+    /// Errors: as [`Table::open`]; the index and filter are verified at open either way.
+    pub(crate) fn open_cached(
+        file: Arc<dyn RandomAccessFile>,
+        file_name: &str,
+        number: u64,
+        cache: Arc<BlockCache>,
+        stats: Arc<Statistics>,
+    ) -> Result<Table> {
+        let cached = CacheContext {
+            id: number,
+            cache,
+            stats,
+        };
+        Table::open_with(file, file_name, Some(cached))
+    }
+
+    fn open_with(
+        file: Arc<dyn RandomAccessFile>,
+        file_name: &str,
+        cached: Option<CacheContext>,
+    ) -> Result<Table> {
         let file_len = file.len();
         if file_len < FOOTER_LEN as u64 {
             return Err(Error::corruption(
@@ -82,10 +145,9 @@ impl Table {
             ));
         }
 
-        let read = |handle| read_block_contents(&*file, file_name, file_len, handle);
         let props_handle = footer.properties_handle;
-        let mut properties =
-            TableProperties::decode(&read(props_handle)?, file_name, props_handle.offset)?;
+        let contents = read_block_contents(&*file, file_name, file_len, props_handle)?;
+        let mut properties = TableProperties::decode(&contents, file_name, props_handle.offset)?;
         properties.index_bytes = footer.index_handle.size + BLOCK_TRAILER_LEN as u64;
         properties.file_size = file_len;
         properties.format_version = footer.format_version;
@@ -99,33 +161,69 @@ impl Table {
                 "properties disagree with the footer about the data and filter sizes",
             ));
         }
-        let filter = BloomFilter::new(read(filter_handle)?, file_name, filter_handle.offset)?;
-        let file_name: Arc<str> = Arc::from(file_name);
-        let index_handle = footer.index_handle;
-        let index_block = Block::new(
-            read(index_handle)?,
-            Arc::clone(&file_name),
-            index_handle.offset,
-        )?;
-        let index = TableIndex::decode(
-            &Arc::new(index_block),
-            properties.data_bytes,
-            properties.num_data_blocks,
-            &file_name,
-        )?;
-        Ok(Table {
+        let mut table = Table {
             file,
-            file_name,
+            file_name: Arc::from(file_name),
             file_len,
             footer,
-            index,
-            filter,
             properties,
-        })
+            index: None,
+            filter: None,
+            filter_info: (0, 0),
+            cached,
+        };
+        let filter = table.load_filter()?;
+        table.filter_info = (filter.size(), filter.probes());
+        let index = table.load_index()?;
+        // Hand them to the cache; keep them here if there is none or it refuses them.
+        if !table.cache_insert(footer.filter_handle, CachedBlock::Filter(filter.clone())) {
+            table.filter = Some(filter);
+        }
+        if !table.cache_insert(footer.index_handle, CachedBlock::Index(index.clone())) {
+            table.index = Some(index);
+        }
+        Ok(table)
+    }
+
+    /// Reads, verifies and decodes the filter block.
+    fn load_filter(&self) -> Result<Arc<BloomFilter>> {
+        let handle = self.footer.filter_handle;
+        let contents = self.read_block_contents(handle)?;
+        Ok(Arc::new(BloomFilter::new(
+            contents,
+            &self.file_name,
+            handle.offset,
+        )?))
+    }
+
+    /// Reads, verifies and decodes the index block, checking it against the properties.
+    fn load_index(&self) -> Result<Arc<TableIndex>> {
+        let handle = self.footer.index_handle;
+        let block = Block::new(
+            self.read_block_contents(handle)?,
+            Arc::clone(&self.file_name),
+            handle.offset,
+        )?;
+        Ok(Arc::new(TableIndex::decode(
+            &Arc::new(block),
+            self.properties.data_bytes,
+            self.properties.num_data_blocks,
+            &self.file_name,
+        )?))
+    }
+
+    /// Inserts `value`, the block at `handle`, into the block cache; false if there is no
+    /// cache or it did not admit the entry.
+    fn cache_insert(&self, handle: BlockHandle, value: CachedBlock) -> bool {
+        match &self.cached {
+            Some(c) => c.cache.insert(c.key(handle), value),
+            None => false,
+        }
     }
 
     /// The table's statistics (`file_size`, `index_bytes` and `format_version` filled in
-    /// from the file).
+    /// from the file). `data_bytes` counts the data blocks as stored (compressed), trailers
+    /// included.
     pub fn properties(&self) -> &TableProperties {
         &self.properties
     }
@@ -140,10 +238,11 @@ impl Table {
         &self.file_name
     }
 
-    /// False only if `user_key` is certainly not in the table (bloom filter); always true
-    /// when the table has no filter.
+    /// False only if `user_key` is certainly not in the table (bloom filter); true when the
+    /// table has no filter, and also when the filter could not be re-read after leaving the
+    /// block cache (the lookup that follows reports that error).
     pub fn may_contain(&self, user_key: &[u8]) -> bool {
-        self.filter.may_contain(user_key)
+        self.filter().map_or(true, |f| f.may_contain(user_key))
     }
 
     /// Point lookup: the first entry whose internal key is `>= seek_key`, if its user key is
@@ -160,8 +259,14 @@ impl Table {
     /// builder never writes such an index key — it uses the block's last key or a user key
     /// strictly between two blocks — so the second read is for tables from other writers.
     ///
+    /// With statistics (a table opened through the table cache), counts the filter's
+    /// verdict: a negative, or, when it let the key through, a true positive if an entry
+    /// was found and a false positive if not (which includes a key present only at
+    /// sequence numbers above the seek key's).
+    ///
     /// Errors: [`Error::InvalidArgument`] if `seek_key` is shorter than an internal-key
-    /// trailer; [`Error::Corruption`] or [`Error::Io`] from reading the data block.
+    /// trailer; [`Error::Corruption`] or [`Error::Io`] from reading the filter, index or
+    /// data block.
     pub fn get(&self, seek_key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         if seek_key.len() < TRAILER_LEN {
             return Err(Error::InvalidArgument(format!(
@@ -170,12 +275,35 @@ impl Table {
             )));
         }
         let target_user_key = user_key(seek_key);
-        if !self.filter.may_contain(target_user_key) {
+        let filter = self.filter()?;
+        let stats = self.cached.as_ref().map(|c| &*c.stats);
+        if !filter.may_contain(target_user_key) {
+            if let Some(s) = stats {
+                Statistics::add(&s.bloom_negatives, 1);
+            }
             return Ok(None);
         }
-        let mut i = self.index.seek(seek_key);
-        while i < self.index.len() {
-            let handle = self.index.handle(i);
+        let found = self.get_unfiltered(seek_key, target_user_key)?;
+        if let Some(s) = stats.filter(|_| filter.is_enabled()) {
+            let counter = match found {
+                Some(_) => &s.bloom_true_positives,
+                None => &s.bloom_false_positives,
+            };
+            Statistics::add(counter, 1);
+        }
+        Ok(found)
+    }
+
+    /// [`get`](Self::get) after the filter let `target_user_key` through.
+    fn get_unfiltered(
+        &self,
+        seek_key: &[u8],
+        target_user_key: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let index = self.index()?;
+        let mut i = index.seek(seek_key);
+        while i < index.len() {
+            let handle = index.handle(i);
             let block = self.data_block(handle)?;
             let mut it = block.iter();
             it.seek(seek_key);
@@ -190,7 +318,7 @@ impl Table {
                 return Ok(Some((it.key().to_vec(), it.value().to_vec())));
             }
             it.status()?;
-            if user_key(self.index.key(i)) != target_user_key {
+            if user_key(index.key(i)) != target_user_key {
                 break;
             }
             i += 1;
@@ -199,7 +327,8 @@ impl Table {
     }
 
     /// An iterator over every entry, in internal-key order. It holds a clone of the `Arc`,
-    /// so it is `'static`.
+    /// so it is `'static`. If the index cannot be fetched (it left the block cache and
+    /// re-reading it failed) the iterator starts out invalid with that error as its status.
     pub fn iter(self: &Arc<Self>) -> TableIterator {
         TableIterator::new(Arc::clone(self))
     }
@@ -207,40 +336,123 @@ impl Table {
     /// Every index entry: the separator key and the handle of each data block, in order
     /// (for `kevo dump-sst`).
     ///
-    /// Errors: none today (the index is decoded and validated at open); the `Result`
-    /// leaves room for an index that is loaded lazily.
+    /// Errors: [`Error::Corruption`] or [`Error::Io`] if the index left the block cache and
+    /// re-reading it fails.
     pub fn index_entries(&self) -> Result<Vec<(Vec<u8>, BlockHandle)>> {
-        Ok((0..self.index.len())
-            .map(|i| (self.index.key(i).to_vec(), self.index.handle(i)))
+        let index = self.index()?;
+        Ok((0..index.len())
+            .map(|i| (index.key(i).to_vec(), index.handle(i)))
             .collect())
     }
 
-    /// The decoded index.
-    pub fn index(&self) -> &TableIndex {
-        &self.index
+    /// The decoded index: held by the table, or fetched from the block cache (read and
+    /// verified again on a miss).
+    ///
+    /// Errors: [`Error::Corruption`] or [`Error::Io`] from re-reading it.
+    pub fn index(&self) -> Result<Arc<TableIndex>> {
+        if let Some(index) = &self.index {
+            return Ok(Arc::clone(index));
+        }
+        let handle = self.footer.index_handle;
+        if let Some(CachedBlock::Index(index)) = self.cache_lookup(handle) {
+            return Ok(index);
+        }
+        let index = self.load_index()?;
+        self.cache_insert(handle, CachedBlock::Index(Arc::clone(&index)));
+        Ok(index)
     }
 
-    /// Reads, verifies and parses the block at `handle`. Each call reads the file; a block
-    /// cache goes in front of this method.
+    /// The filter: held by the table, or fetched from the block cache like the index.
+    fn filter(&self) -> Result<Arc<BloomFilter>> {
+        if let Some(filter) = &self.filter {
+            return Ok(Arc::clone(filter));
+        }
+        let handle = self.footer.filter_handle;
+        if let Some(CachedBlock::Filter(filter)) = self.cache_lookup(handle) {
+            return Ok(filter);
+        }
+        let filter = self.load_filter()?;
+        self.cache_insert(handle, CachedBlock::Filter(Arc::clone(&filter)));
+        Ok(filter)
+    }
+
+    /// Looks up the block at `handle` in the block cache, counting a hit or a miss. `None`
+    /// without a cache (nothing counted).
+    #[inline]
+    fn cache_lookup(&self, handle: BlockHandle) -> Option<CachedBlock> {
+        let c = self.cached.as_ref()?;
+        let found = c.cache.get(&c.key(handle));
+        let counter = match found {
+            Some(_) => &c.stats.block_cache_hits,
+            None => &c.stats.block_cache_misses,
+        };
+        Statistics::add(counter, 1);
+        found
+    }
+
+    /// Reads, verifies, decompresses and parses the block at `handle`. Each call reads the
+    /// file (no cache); lookups and iterators go through the cache instead.
     ///
     /// Errors: [`Error::Corruption`] if the handle points outside the table's blocks, the
-    /// checksum does not match, the compression type is unknown, or the restart array is
-    /// malformed; [`Error::Io`] if the read fails.
+    /// checksum does not match, the compression type is unknown, the block does not
+    /// decompress, or the restart array is malformed; [`Error::Io`] if the read fails.
     pub fn read_block(&self, handle: BlockHandle) -> Result<Block> {
-        let contents = read_block_contents(&*self.file, &self.file_name, self.file_len, handle)?;
+        let contents = self.read_block_contents(handle)?;
         Block::new(contents, Arc::clone(&self.file_name), handle.offset)
     }
 
-    /// The data block at `handle`, shared. Lookups and iterators get their blocks here:
-    /// this is where a block cache plugs in.
+    /// The compression type byte of the block at `handle` (0 none, 1 lz4, 2 zstd), read
+    /// from its trailer and checksum-verified: for `kevo dump-sst`.
+    ///
+    /// Errors: as [`read_block`](Self::read_block), except that the contents are not
+    /// decompressed or parsed.
+    pub fn block_compression(&self, handle: BlockHandle) -> Result<u8> {
+        let (buf, size) = read_stored_block(&*self.file, &self.file_name, self.file_len, handle)?;
+        Ok(buf[size])
+    }
+
+    fn read_block_contents(&self, handle: BlockHandle) -> Result<Vec<u8>> {
+        read_block_contents(&*self.file, &self.file_name, self.file_len, handle)
+    }
+
+    /// The data block at `handle`, shared. Lookups and iterators get their blocks here,
+    /// through the block cache when the table has one.
+    #[inline]
     pub(super) fn data_block(&self, handle: BlockHandle) -> Result<Arc<Block>> {
-        self.read_block(handle).map(Arc::new)
+        if let Some(CachedBlock::Data(block)) = self.cache_lookup(handle) {
+            return Ok(block);
+        }
+        let block = Arc::new(self.read_block(handle)?);
+        self.cache_insert(handle, CachedBlock::Data(Arc::clone(&block)));
+        Ok(block)
+    }
+
+    /// Drops this table's entries from the block cache (its file is being deleted), if its
+    /// index is at hand without reading the file: it names the data blocks. Otherwise they
+    /// are left to age out, which they do quickly since nothing asks for them again.
+    pub(crate) fn forget_cached_blocks(&self) {
+        let Some(c) = &self.cached else {
+            return;
+        };
+        let index_key = c.key(self.footer.index_handle);
+        let index = match (&self.index, c.cache.get(&index_key)) {
+            (Some(index), _) => Some(Arc::clone(index)),
+            (None, Some(CachedBlock::Index(index))) => Some(index),
+            _ => None,
+        };
+        if let Some(index) = index {
+            for i in 0..index.len() {
+                c.cache.remove(&c.key(index.handle(i)));
+            }
+        }
+        c.cache.remove(&index_key);
+        c.cache.remove(&c.key(self.footer.filter_handle));
     }
 
     /// The filter's size in bytes (bits and probe count; 0 when the table has no filter)
     /// and its number of probes (0 when none).
     pub fn filter_info(&self) -> (usize, u32) {
-        (self.filter.size(), self.filter.probes())
+        self.filter_info
     }
 
     pub(super) fn corruption(&self, offset: u64, detail: impl Into<String>) -> Error {
@@ -248,15 +460,26 @@ impl Table {
     }
 }
 
-/// Reads the contents of the block at `handle` from a table file of `file_len` bytes and
-/// checks its trailer (checksum first, then compression type). The handle must end before
-/// the footer; the allocation is bounded by that.
-fn read_block_contents(
+impl CacheContext {
+    #[inline]
+    fn key(&self, handle: BlockHandle) -> BlockKey {
+        BlockKey {
+            table: self.id,
+            offset: handle.offset,
+        }
+    }
+}
+
+/// Reads the block at `handle` with its trailer from a table file of `file_len` bytes and
+/// verifies the checksum. Returns the buffer (stored contents, then the trailer) and the
+/// contents' length. The handle must end before the footer; the allocation is bounded by
+/// that.
+fn read_stored_block(
     file: &dyn RandomAccessFile,
     file_name: &str,
     file_len: u64,
     handle: BlockHandle,
-) -> Result<Vec<u8>> {
+) -> Result<(Vec<u8>, usize)> {
     let footer_offset = file_len.saturating_sub(FOOTER_LEN as u64);
     let sizes = match handle.end_with_trailer() {
         Some(end) if end <= footer_offset => usize::try_from(handle.size)
@@ -283,13 +506,31 @@ fn read_block_contents(
             format!("block checksum mismatch: stored {stored:#018x}, computed {actual:#018x}"),
         ));
     }
-    if compression != COMPRESSION_NONE {
-        return Err(Error::corruption(
+    Ok((buf, size))
+}
+
+/// Reads the block at `handle`, verifies its checksum and returns its contents,
+/// decompressed. An unknown compression type is corruption at the trailer's offset; bad
+/// compressed data is corruption at the block's offset.
+fn read_block_contents(
+    file: &dyn RandomAccessFile,
+    file_name: &str,
+    file_len: u64,
+    handle: BlockHandle,
+) -> Result<Vec<u8>> {
+    let (mut buf, size) = read_stored_block(file, file_name, file_len, handle)?;
+    match buf[size] {
+        COMPRESSION_NONE => {
+            buf.truncate(size);
+            Ok(buf)
+        }
+        COMPRESSION_LZ4 | COMPRESSION_ZSTD => {
+            decompress_block(buf[size], &buf[..size], file_name, handle.offset)
+        }
+        other => Err(Error::corruption(
             file_name,
             handle.offset + size as u64,
-            format!("unknown block compression type {compression}"),
-        ));
+            format!("unknown block compression type {other}"),
+        )),
     }
-    buf.truncate(size);
-    Ok(buf)
 }

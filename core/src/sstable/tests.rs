@@ -16,6 +16,7 @@ use crate::key::{
     compare_internal_keys, make_internal_key, parse_internal_key, seek_key, user_key, ValueKind,
     MAX_SEQUENCE_NUMBER,
 };
+use crate::options::Compression;
 
 type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -116,8 +117,21 @@ fn opts(
         block_size,
         block_restart_interval,
         bloom_bits_per_key,
+        compression: Compression::None,
     }
 }
+
+/// `o` with data blocks compressed by `compression`.
+fn with_compression(o: TableOptions, compression: Compression) -> TableOptions {
+    TableOptions { compression, ..o }
+}
+
+/// The compressions the whole-table tests run with.
+const COMPRESSIONS: [Compression; 3] = [
+    Compression::None,
+    Compression::Lz4,
+    Compression::Zstd { level: 3 },
+];
 
 /// What `get(seek_key(uk, seq))` should return: the newest entry of `uk` with seq <= `seq`.
 fn expected_get(input: &Entries, user: &[u8], seq: u64) -> Option<(Vec<u8>, Vec<u8>)> {
@@ -134,10 +148,16 @@ fn expected_get(input: &Entries, user: &[u8], seq: u64) -> Option<(Vec<u8>, Vec<
 fn roundtrip_iterate_get_and_properties() {
     let fs = new_fs();
     let input = entries(3000);
-    for (n, o) in [opts(256, 1, 10), opts(1024, 16, 10), opts(512, 4, 0)]
-        .into_iter()
-        .enumerate()
-    {
+    let cases = [
+        opts(256, 1, 10),
+        opts(1024, 16, 10),
+        opts(512, 4, 0),
+        with_compression(opts(1024, 16, 10), Compression::Lz4),
+        with_compression(opts(256, 4, 0), Compression::Lz4),
+        with_compression(opts(4096, 16, 10), Compression::Zstd { level: 3 }),
+        with_compression(opts(512, 1, 10), Compression::Zstd { level: 1 }),
+    ];
+    for (n, o) in cases.into_iter().enumerate() {
         let path = format!("/t{n}.sst");
         let built = build(&fs, &path, o, &input);
         let table = open(&fs, &path).unwrap();
@@ -183,6 +203,28 @@ fn roundtrip_iterate_get_and_properties() {
         );
         let f = table.footer();
         assert_eq!(p.index_bytes, f.index_handle.size + 9);
+        // data_bytes counts the blocks as stored; with compression most are compressed
+        // (the values repeat) and the meta blocks never are.
+        let stored: u64 = index.iter().map(|(_, h)| h.size + 9).sum();
+        assert_eq!(p.data_bytes, stored);
+        let compressed = index
+            .iter()
+            .filter(|(_, h)| table.block_compression(*h).unwrap() != 0)
+            .count();
+        match o.compression {
+            Compression::None => assert_eq!(compressed, 0),
+            _ => {
+                assert!(
+                    compressed > index.len() * 3 / 4,
+                    "{compressed} of {}",
+                    index.len()
+                );
+                assert!(p.data_bytes < (p.raw_key_bytes + p.raw_value_bytes) * 3 / 4);
+            }
+        }
+        for h in [f.index_handle, f.filter_handle, f.properties_handle] {
+            assert_eq!(table.block_compression(h).unwrap(), 0);
+        }
         // Each index key is >= its block's last key and < the next block's first key.
         let blocks: Vec<Entries> = index
             .iter()
@@ -318,7 +360,10 @@ fn options_and_builder_errors() {
         TableOptions::from_options(&crate::Options::default()),
         TableOptions::default()
     );
-    assert_eq!(TableOptions::default(), opts(4096, 16, 10));
+    assert_eq!(
+        TableOptions::default(),
+        with_compression(opts(4096, 16, 10), Compression::Lz4)
+    );
 
     let fs = new_fs();
     let file = fs.create(Path::new("/b.sst")).unwrap();
@@ -532,9 +577,14 @@ fn small_entries() -> Entries {
 }
 
 fn small_table_bytes() -> (Entries, Vec<u8>) {
+    small_table_bytes_with(Compression::None)
+}
+
+fn small_table_bytes_with(compression: Compression) -> (Entries, Vec<u8>) {
     let fs = new_fs();
     let input = small_entries();
-    build(&fs, "/small.sst", opts(256, 4, 10), &input);
+    let o = with_compression(opts(256, 4, 10), compression);
+    build(&fs, "/small.sst", o, &input);
     (input, fs.read_all(Path::new("/small.sst")).unwrap())
 }
 
@@ -645,18 +695,34 @@ fn unknown_compression_type_is_corruption() {
     let (_, good) = small_table_bytes();
     let n = good.len();
     let f = Footer::decode(&good[n - FOOTER_LEN..], n as u64, "x").unwrap();
-    // Rewrite the first data block's trailer with type 1 and a matching checksum.
+    // Rewrite the first data block's trailer with type 3 and a matching checksum.
     let table = open_bytes(good.clone()).unwrap();
     let (_, h) = table.index_entries().unwrap()[0];
     let size = h.size as usize;
     let mut b = good.clone();
-    let trailer = format::block_trailer(&good[..size], 1);
+    let trailer = format::block_trailer(&good[..size], 3);
     b[size..size + 9].copy_from_slice(&trailer);
     let table = open_bytes(b).unwrap();
     let e = table.read_block(h).unwrap_err();
-    assert!(e.to_string().contains("compression type 1"), "{e}");
+    assert!(e.to_string().contains("compression type 3"), "{e}");
+    assert!(matches!(e, Error::Corruption { offset, .. } if offset == h.offset + h.size));
     let e = collect_forward(&table).unwrap_err();
     assert!(e.is_corruption());
+    // Raw contents labelled lz4 or zstd (checksum matching): they do not decompress.
+    for kind in [format::COMPRESSION_LZ4, format::COMPRESSION_ZSTD] {
+        let mut b = good.clone();
+        b[size..size + 9].copy_from_slice(&format::block_trailer(&good[..size], kind));
+        let table = open_bytes(b).unwrap();
+        let e = table.read_block(h).unwrap_err();
+        assert!(matches!(e, Error::Corruption { offset: 0, .. }), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("lz4") || msg.contains("zstd"), "{msg}");
+        // The table's first key, which lives in that block.
+        let e = table
+            .get(&seek_key(b"key0000", MAX_SEQUENCE_NUMBER))
+            .unwrap_err();
+        assert!(e.is_corruption());
+    }
     // A handle past the blocks is refused before any read.
     let e = table
         .read_block(BlockHandle::new(f.index_handle.offset, 1 << 40))
@@ -732,7 +798,13 @@ fn check_reads(input: &Entries, bytes: Vec<u8>, what: &str) -> bool {
 
 #[test]
 fn every_bit_flip_is_detected_and_never_returns_wrong_data() {
-    let (input, good) = small_table_bytes();
+    for compression in COMPRESSIONS {
+        every_bit_flip_is_detected_with(compression);
+    }
+}
+
+fn every_bit_flip_is_detected_with(compression: Compression) {
+    let (input, good) = small_table_bytes_with(compression);
     assert!(
         (190..=260).contains(&input.len()),
         "{} entries",
@@ -749,14 +821,14 @@ fn every_bit_flip_is_detected_and_never_returns_wrong_data() {
         let mask = 1u8 << (offset % 8);
         let mut b = good.clone();
         b[offset] ^= mask;
-        let what = format!("flip {mask:#04x} at {offset}");
+        let what = format!("{compression:?}: flip {mask:#04x} at {offset}");
         assert!(check_reads(&input, b, &what), "{what}: not detected");
     }
 }
 
 #[test]
 fn every_truncation_is_corruption_at_open() {
-    let (_, good) = small_table_bytes();
+    let (_, good) = small_table_bytes_with(Compression::Lz4);
     for len in 0..good.len() {
         let r = open_bytes(good[..len].to_vec());
         assert!(matches!(r, Err(Error::Corruption { .. })), "length {len}");
@@ -803,8 +875,14 @@ fn table_get_throughput() {
         .collect();
     keys.sort();
     keys.dedup();
+    let compression = match std::env::var("KEVO_BENCH_COMPRESSION").as_deref() {
+        Ok("none") => Compression::None,
+        Ok("zstd") => Compression::Zstd { level: 3 },
+        _ => Compression::Lz4,
+    };
+    eprintln!("{compression:?} (set KEVO_BENCH_COMPRESSION=none|lz4|zstd)");
     let mut b = TableBuilder::new(
-        TableOptions::default(),
+        with_compression(TableOptions::default(), compression),
         fs.create(&path).unwrap(),
         path.display().to_string(),
     );
@@ -864,4 +942,151 @@ fn table_get_throughput() {
         "{:.0} absent gets/s",
         lookups as f64 / t.elapsed().as_secs_f64()
     );
+
+    // Through a block cache big enough for the whole table: one warm-up pass, then hits.
+    let cache = Arc::new(crate::cache::BlockCache::new(256 << 20));
+    let stats = Arc::new(crate::stats::Statistics::default());
+    let cached = Table::open_cached(fs.open(&path).unwrap(), "bench.sst", 1, cache, stats);
+    let cached = cached.unwrap();
+    for pass in ["cold", "warm"] {
+        let t = std::time::Instant::now();
+        for target in &targets {
+            assert!(cached.get(target).unwrap().is_some());
+        }
+        eprintln!(
+            "{:.0} present gets/s through the block cache ({pass})",
+            lookups as f64 / t.elapsed().as_secs_f64()
+        );
+    }
+}
+
+// ---- Reading through the block cache ----------------------------------------------------
+
+/// A file whose bytes can be swapped after a table is opened on it (to corrupt blocks the
+/// cache will have to re-read).
+struct SwappableFile(parking_lot::RwLock<Vec<u8>>);
+
+impl RandomAccessFile for SwappableFile {
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        VecFile(self.0.read().clone()).read_exact_at(offset, buf)
+    }
+    fn len(&self) -> u64 {
+        self.0.read().len() as u64
+    }
+}
+
+fn open_cached_bytes(
+    bytes: Vec<u8>,
+    cache: &Arc<crate::cache::BlockCache>,
+) -> (
+    Arc<Table>,
+    Arc<SwappableFile>,
+    Arc<crate::stats::Statistics>,
+) {
+    let file = Arc::new(SwappableFile(parking_lot::RwLock::new(bytes)));
+    let stats = Arc::new(crate::stats::Statistics::default());
+    let table =
+        Table::open_cached(file.clone(), "mut.sst", 7, cache.clone(), stats.clone()).unwrap();
+    (Arc::new(table), file, stats)
+}
+
+#[test]
+fn small_tables_compress_most_blocks() {
+    for compression in [Compression::Lz4, Compression::Zstd { level: 3 }] {
+        let (_, bytes) = small_table_bytes_with(compression);
+        let t = open_bytes(bytes).unwrap();
+        let index = t.index_entries().unwrap();
+        let compressed = index
+            .iter()
+            .filter(|(_, h)| t.block_compression(*h).unwrap() != 0)
+            .count();
+        assert!(
+            compressed * 2 > index.len(),
+            "{compression:?}: {compressed}"
+        );
+    }
+}
+
+#[test]
+fn cached_table_reads_match_and_rereads_evicted_meta_blocks() {
+    use crate::cache::{BlockCache, BlockKey};
+    let (input, good) = small_table_bytes_with(Compression::Lz4);
+    let cache = Arc::new(BlockCache::new(1 << 20));
+    let (table, file, stats) = open_cached_bytes(good.clone(), &cache);
+    let after_open = cache.usage();
+    assert!(after_open > 0, "index and filter are charged to the cache");
+    assert!(!check_reads(&input, good.clone(), "uncached"));
+    assert_eq!(collect_forward(&table).unwrap(), input);
+    let hits = stats.block_cache_hits.load(Ordering::Relaxed);
+    assert_eq!(collect_backward(&table).unwrap(), input);
+    assert!(stats.block_cache_hits.load(Ordering::Relaxed) > hits);
+
+    // Drop the index and filter from the cache: the table reads and verifies them again.
+    let f = *table.footer();
+    for h in [f.index_handle, f.filter_handle] {
+        cache.remove(&BlockKey {
+            table: 7,
+            offset: h.offset,
+        });
+    }
+    let (k, v) = &input[5];
+    let p = parse_internal_key(k).unwrap();
+    let got = table.get(&seek_key(p.user_key, p.seq)).unwrap();
+    assert_eq!(got, Some((k.clone(), v.clone())));
+    assert!(table.may_contain(p.user_key));
+
+    // Corrupt the index on disk and evict it: the re-read reports corruption, for get,
+    // iterators and index_entries alike, and never returns wrong data.
+    let mut bad = good.clone();
+    bad[f.index_handle.offset as usize + 2] ^= 0x10;
+    *file.0.write() = bad;
+    cache.remove(&BlockKey {
+        table: 7,
+        offset: f.index_handle.offset,
+    });
+    assert!(table
+        .get(&seek_key(p.user_key, p.seq))
+        .unwrap_err()
+        .is_corruption());
+    let mut it = table.iter();
+    it.seek_to_first();
+    assert!(!it.valid());
+    assert!(it.status().unwrap_err().is_corruption());
+    assert!(table.index_entries().unwrap_err().is_corruption());
+    // Same for the filter.
+    let mut bad = good.clone();
+    bad[f.filter_handle.offset as usize + 1] ^= 0x10;
+    *file.0.write() = bad;
+    cache.remove(&BlockKey {
+        table: 7,
+        offset: f.filter_handle.offset,
+    });
+    assert!(table
+        .get(&seek_key(p.user_key, p.seq))
+        .unwrap_err()
+        .is_corruption());
+
+    // Dropping the table's blocks empties the cache of them.
+    *file.0.write() = good;
+    assert_eq!(collect_forward(&table).unwrap(), input);
+    table.forget_cached_blocks();
+    assert_eq!(cache.usage(), 0);
+}
+
+#[test]
+fn meta_blocks_too_large_for_the_cache_stay_in_the_table() {
+    let (input, good) = small_table_bytes_with(Compression::Lz4);
+    // Smaller than the filter and index: neither is admitted, both stay in the table.
+    let cache = Arc::new(crate::cache::BlockCache::new(200));
+    let (table, file, stats) = open_cached_bytes(good.clone(), &cache);
+    assert_eq!(cache.usage(), 0);
+    // The file can go bad now: the index and filter are not re-read.
+    let f = *table.footer();
+    let mut bad = good;
+    bad[f.index_handle.offset as usize + 2] ^= 0x10;
+    bad[f.filter_handle.offset as usize + 1] ^= 0x10;
+    *file.0.write() = bad;
+    assert_eq!(collect_forward(&table).unwrap(), input);
+    assert!(cache.usage() <= cache.capacity());
+    assert_eq!(stats.block_cache_hits.load(Ordering::Relaxed), 0);
 }
