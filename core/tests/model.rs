@@ -193,9 +193,10 @@ fn read_options(spec: &IterSpec, snapshot: Option<Snapshot>) -> ReadOptions {
         upper_bound: spec.upper.clone(),
         prefix: spec.prefix.clone(),
         snapshot,
-        ..Default::default()
     }
 }
+
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// Per-case engine configuration.
 #[derive(Debug, Clone, Copy)]
@@ -240,7 +241,7 @@ fn check(config: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut db = Db::open(dir, options(&fs, config)).unwrap();
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     // Held snapshots, each with the model as it was when taken.
-    let mut snapshots: Vec<(Snapshot, BTreeMap<Vec<u8>, Vec<u8>>)> = Vec::new();
+    let mut snapshots: Vec<(Snapshot, Model)> = Vec::new();
     for (step, op) in ops.into_iter().enumerate() {
         match op {
             Op::Put(k, v) => {

@@ -47,7 +47,7 @@ fn run_case(case: u64) {
         .target_file_size(8192)
         .max_bytes_for_level_base(16 << 10)
         .level_size_multiplier(2)
-        .compaction_style(if case % 2 == 0 {
+        .compaction_style(if case.is_multiple_of(2) {
             CompactionStyle::Leveled
         } else {
             CompactionStyle::Tiered

@@ -147,7 +147,7 @@ mod tests {
             let n = 1 + xorshift(&mut seed) % 30;
             for seq in 1..=n {
                 let key = [b'a' + (xorshift(&mut seed) % 4) as u8];
-                let kind = if xorshift(&mut seed) % 3 == 0 {
+                let kind = if xorshift(&mut seed).is_multiple_of(3) {
                     ValueKind::Delete
                 } else {
                     ValueKind::Put
@@ -158,7 +158,7 @@ mod tests {
             let snapshots: Vec<u64> = (0..xorshift(&mut seed) % 4)
                 .map(|_| xorshift(&mut seed) % (n + 1))
                 .collect();
-            let bottommost = xorshift(&mut seed) % 2 == 0;
+            let bottommost = xorshift(&mut seed).is_multiple_of(2);
             let mut f = CompactionFilter::new(snapshots.clone(), bottommost);
             let kept: Vec<_> = entries
                 .iter()
