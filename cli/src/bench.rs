@@ -138,6 +138,9 @@ pub struct BenchArgs {
     /// Memtable size in MiB (default: the engine's default, Options::memtable_size).
     #[arg(long)]
     memtable_mib: Option<usize>,
+    /// Block cache size in MiB (default: the engine's default, Options::block_cache_size).
+    #[arg(long)]
+    cache_mib: Option<usize>,
     /// Comma-separated workloads, run in this order.
     #[arg(
         long,
@@ -750,6 +753,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     });
     if let Some(mib) = args.memtable_mib {
         options = options.memtable_size(mib << 20);
+    }
+    if let Some(mib) = args.cache_mib {
+        options = options.block_cache_size(mib << 20);
     }
     if let Some(c) = args.compression {
         options = options.compression(c.to_engine());

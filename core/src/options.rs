@@ -150,8 +150,17 @@ pub struct Options {
     /// Not persisted.
     pub max_background_compactions: usize,
     /// Capacity of the block cache, in bytes of uncompressed data, index and filter blocks.
-    /// Default 32 MiB. 0 disables caching (every read goes to the file). Not persisted.
+    /// Default 64 MiB. 0 disables caching (every read goes to the file). Not persisted.
     pub block_cache_size: usize,
+    /// Where the index and filter blocks of open tables live. `false` (default, as in
+    /// LevelDB and RocksDB): each open table keeps its decoded index and filter, so their
+    /// memory is bounded by [`max_open_files`](Self::max_open_files) and a point lookup
+    /// costs one cache lookup (the data block). `true` (RocksDB's
+    /// `cache_index_and_filter_blocks`): they are charged to the block cache like data
+    /// blocks, so `block_cache_size` bounds all read memory, at the cost of two more cache
+    /// lookups per table read and re-reading them from the file after an eviction. Not
+    /// persisted.
+    pub cache_index_and_filter_blocks: bool,
     /// Most SSTables kept open at once by the table cache (each holds a file descriptor);
     /// the least recently used is closed beyond it. Default 1000. Not persisted.
     pub max_open_files: usize,
@@ -183,8 +192,9 @@ impl Default for Options {
             tiered_min_merge_width: 2,
             compression: Compression::Lz4,
             max_background_compactions: 1,
-            block_cache_size: 32 << 20,
+            block_cache_size: 64 << 20,
             max_open_files: 1000,
+            cache_index_and_filter_blocks: false,
             fs: Arc::new(OsFileSystem),
         }
     }
@@ -224,6 +234,10 @@ impl fmt::Debug for Options {
             )
             .field("block_cache_size", &self.block_cache_size)
             .field("max_open_files", &self.max_open_files)
+            .field(
+                "cache_index_and_filter_blocks",
+                &self.cache_index_and_filter_blocks,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -326,6 +340,10 @@ impl Options {
     setter!(
         /// Sets [`Options::max_open_files`] (files).
         max_open_files: usize
+    );
+    setter!(
+        /// Sets [`Options::cache_index_and_filter_blocks`].
+        cache_index_and_filter_blocks: bool
     );
     setter!(
         /// Sets [`Options::fs`].

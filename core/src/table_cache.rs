@@ -29,6 +29,9 @@ use crate::stats::Statistics;
 
 /// Open tables by file number, at most `max_open_files` of them, and the block cache.
 pub(crate) struct TableCache {
+    /// Charge index and filter blocks to the block cache instead of keeping them with the
+    /// open table ([`Options::cache_index_and_filter_blocks`]).
+    cache_index_and_filter_blocks: bool,
     fs: Arc<dyn FileSystem>,
     dir: PathBuf,
     /// Each table weighs 1: the capacity is the number of open tables.
@@ -75,6 +78,7 @@ impl TableCache {
             tables,
             block_cache: Arc::new(BlockCache::new(options.block_cache_size as u64)),
             stats,
+            cache_index_and_filter_blocks: options.cache_index_and_filter_blocks,
         }
     }
 
@@ -96,6 +100,7 @@ impl TableCache {
                     number,
                     Arc::clone(&self.block_cache),
                     Arc::clone(&self.stats),
+                    self.cache_index_and_filter_blocks,
                 )?;
                 Ok(Arc::new(table))
             })

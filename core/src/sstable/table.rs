@@ -86,7 +86,7 @@ impl Table {
     /// file, or an index that does not describe the data blocks; [`Error::Io`] if a read
     /// fails.
     pub fn open(file: Arc<dyn RandomAccessFile>, file_name: &str) -> Result<Table> {
-        Table::open_with(file, file_name, None)
+        Table::open_with(file, file_name, None, false)
     }
 
     /// Opens the table in `file`, file number `number` (named `file_name` in errors),
@@ -103,19 +103,21 @@ impl Table {
         number: u64,
         cache: Arc<BlockCache>,
         stats: Arc<Statistics>,
+        cache_index_and_filter: bool,
     ) -> Result<Table> {
         let cached = CacheContext {
             id: number,
             cache,
             stats,
         };
-        Table::open_with(file, file_name, Some(cached))
+        Table::open_with(file, file_name, Some(cached), cache_index_and_filter)
     }
 
     fn open_with(
         file: Arc<dyn RandomAccessFile>,
         file_name: &str,
         cached: Option<CacheContext>,
+        cache_index_and_filter: bool,
     ) -> Result<Table> {
         let file_len = file.len();
         if file_len < FOOTER_LEN as u64 {
@@ -175,11 +177,16 @@ impl Table {
         let filter = table.load_filter()?;
         table.filter_info = (filter.size(), filter.probes());
         let index = table.load_index()?;
-        // Hand them to the cache; keep them here if there is none or it refuses them.
-        if !table.cache_insert(footer.filter_handle, CachedBlock::Filter(filter.clone())) {
+        // Hand them to the cache if asked to; keep them here otherwise, or if there is no
+        // cache or it refuses them.
+        if !(cache_index_and_filter
+            && table.cache_insert(footer.filter_handle, CachedBlock::Filter(filter.clone())))
+        {
             table.filter = Some(filter);
         }
-        if !table.cache_insert(footer.index_handle, CachedBlock::Index(index.clone())) {
+        if !(cache_index_and_filter
+            && table.cache_insert(footer.index_handle, CachedBlock::Index(index.clone())))
+        {
             table.index = Some(index);
         }
         Ok(table)

@@ -946,7 +946,7 @@ fn table_get_throughput() {
     // Through a block cache big enough for the whole table: one warm-up pass, then hits.
     let cache = Arc::new(crate::cache::BlockCache::new(256 << 20));
     let stats = Arc::new(crate::stats::Statistics::default());
-    let cached = Table::open_cached(fs.open(&path).unwrap(), "bench.sst", 1, cache, stats);
+    let cached = Table::open_cached(fs.open(&path).unwrap(), "bench.sst", 1, cache, stats, true);
     let cached = cached.unwrap();
     for pass in ["cold", "warm"] {
         let t = std::time::Instant::now();
@@ -985,8 +985,15 @@ fn open_cached_bytes(
 ) {
     let file = Arc::new(SwappableFile(parking_lot::RwLock::new(bytes)));
     let stats = Arc::new(crate::stats::Statistics::default());
-    let table =
-        Table::open_cached(file.clone(), "mut.sst", 7, cache.clone(), stats.clone()).unwrap();
+    let table = Table::open_cached(
+        file.clone(),
+        "mut.sst",
+        7,
+        cache.clone(),
+        stats.clone(),
+        true,
+    )
+    .unwrap();
     (Arc::new(table), file, stats)
 }
 
