@@ -8,6 +8,16 @@
 //! and the database iterator on top turns that stream into the user's view: one entry per
 //! user key, the newest visible at the read's sequence number, tombstones hidden.
 //! (The layering follows LevelDB's `table/iterator.h` and mini-lsm's iterator chapters.)
+//!
+//! | Iterator | Over | Cost per step | Notes |
+//! |---|---|---|---|
+//! | memtable / [`TableIterator`](crate::sstable::TableIterator) | one source | O(1) amortized | the leaves |
+//! | [`LevelIterator`] | the disjoint, sorted files of one level L1+ | O(1) amortized | one table open at a time; a seek opens only the file that can hold the target (binary search on file bounds) |
+//! | [`MergingIterator`] | n sorted children | O(log n) | binary heap of children; a direction change costs O(n) seeks |
+//! | [`DbIterator`] | a merging iterator | amortized over hidden versions | one entry per user key at a sequence, tombstones hidden, bounds |
+//!
+//! A level is one child of the merge rather than one child per file because its files never
+//! overlap: concatenating them keeps the heap small and leaves one table open per level.
 
 use crate::error::Result;
 
