@@ -33,7 +33,11 @@
 //! | [`memtable`] | the skip-list memtable |
 //! | [`sstable`] | the SSTable format: blocks, bloom filter, index, footer |
 //! | [`manifest`] | versions, version edits, `MANIFEST` and `CURRENT` |
-//! | [`iterator`] | merging and database iterators |
+//! | [`iterator`] | merging (binary heap), level and database iterators |
+//! | [`snapshot`] | [`Snapshot`]: a point-in-time view |
+//! | [`stats`] | [`Stats`]: counters, write amplification, per-level shape |
+//! | `compaction` | picking (leveled, tiered), the snapshot-aware compaction filter, running |
+//! | `cache`, `table_cache` | the block cache and the bounded cache of open tables |
 //! | [`fs`] | the file-system boundary, real and in-memory with fault injection |
 //! | `db` | [`Db`]: open and recovery, the write path, background flush and compaction |
 

@@ -188,8 +188,23 @@ mod tests {
     }
 
     #[test]
-    fn second_read_hits_the_block_cache() {
+    fn pinned_index_and_filter_cost_no_cache_lookup() {
         let (cache, stats) = setup(1, 2000, &Options::default());
+        let t = cache.get(1).unwrap();
+        // By default the table keeps its index and filter: nothing charged at open.
+        assert_eq!(cache.block_cache_usage().0, 0);
+        assert!(get(&t, 100).is_some());
+        assert_eq!(load(&stats.block_cache_misses), 1);
+        assert_eq!(load(&stats.block_cache_hits), 0);
+        assert!(get(&t, 100).is_some());
+        assert_eq!(load(&stats.block_cache_misses), 1);
+        assert_eq!(load(&stats.block_cache_hits), 1);
+    }
+
+    #[test]
+    fn second_read_hits_the_block_cache() {
+        let options = Options::default().cache_index_and_filter_blocks(true);
+        let (cache, stats) = setup(1, 2000, &options);
         let t = cache.get(1).unwrap();
         // Index and filter were charged to the cache at open.
         let (usage, capacity) = cache.block_cache_usage();
