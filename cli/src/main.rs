@@ -1,8 +1,8 @@
 //! `kevo`: the command-line tool of the kevo storage engine.
 //!
 //! One module per command group: [`bench`] (db_bench workloads), [`import`] (JSON Lines /
-//! CSV / TSV bulk load), [`commands`] (get, put, delete, scan, stats, compact), [`dump`] (dump-sst, dump-wal,
-//! manifest: human-readable views of single files). Every error is reported as one
+//! CSV / TSV bulk load), [`commands`] (get, put, delete, scan, stats, compact), [`dump`]
+//! (dump-sst, dump-wal, manifest: human-readable views of single files). Every error is reported as one
 //! line `error: ...` on stderr with exit code 1; usage errors are clap's (exit code 2).
 
 mod bench;
@@ -48,8 +48,9 @@ enum Command {
     /// cache and bloom filter figures). Counters count from the open this command does, so
     /// they are mostly 0 here; the per-level shape of the tree is the point.
     Stats(commands::StatsArgs),
-    /// Compact a key range (default: everything) down to the bottom level, and print the
-    /// files and MiB of each level before and after, and the time taken (seconds).
+    /// Compact a key range (default: everything) with Db::compact_range: flush the memtable,
+    /// then merge the range's overlapping files level by level into one sorted run. Prints
+    /// the files and MiB of each level before and after, and the time taken (seconds).
     Compact(commands::CompactArgs),
     /// Print the live manifest of DB: every version edit, then the files of each level.
     Manifest(dump::ManifestArgs),
