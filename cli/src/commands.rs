@@ -139,6 +139,11 @@ pub fn put(args: &PutArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// [`arg_bytes`] of an optional argument.
+fn opt_arg_bytes(arg: Option<&str>, hex: bool, what: &str) -> Result<Option<Vec<u8>>> {
+    arg.map(|a| arg_bytes(a, hex, what)).transpose()
+}
+
 pub fn delete(args: &DeleteArgs) -> Result<ExitCode> {
     let key = arg_bytes(&args.key, args.hex, "key")?;
     let db = open_existing(&args.db)?;
@@ -148,21 +153,9 @@ pub fn delete(args: &DeleteArgs) -> Result<ExitCode> {
 }
 
 pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
-    let prefix = args
-        .prefix
-        .as_deref()
-        .map(|p| arg_bytes(p, args.hex, "prefix"))
-        .transpose()?;
-    let start = args
-        .start
-        .as_deref()
-        .map(|s| arg_bytes(s, args.hex, "start key"))
-        .transpose()?;
-    let end = args
-        .end
-        .as_deref()
-        .map(|s| arg_bytes(s, args.hex, "end key"))
-        .transpose()?;
+    let prefix = opt_arg_bytes(args.prefix.as_deref(), args.hex, "prefix")?;
+    let start = opt_arg_bytes(args.start.as_deref(), args.hex, "start key")?;
+    let end = opt_arg_bytes(args.end.as_deref(), args.hex, "end key")?;
     let db = open_existing(&args.db)?;
     let entries = match prefix {
         Some(p) => db.scan_prefix(&p),
@@ -222,16 +215,8 @@ pub fn stats(args: &StatsArgs) -> Result<ExitCode> {
 }
 
 pub fn compact(args: &CompactArgs) -> Result<ExitCode> {
-    let start = args
-        .start
-        .as_deref()
-        .map(|s| arg_bytes(s, args.hex, "start key"))
-        .transpose()?;
-    let end = args
-        .end
-        .as_deref()
-        .map(|s| arg_bytes(s, args.hex, "end key"))
-        .transpose()?;
+    let start = opt_arg_bytes(args.start.as_deref(), args.hex, "start key")?;
+    let end = opt_arg_bytes(args.end.as_deref(), args.hex, "end key")?;
     let db = open_existing(&args.db)?;
     let before = db.stats().levels;
     let started = Instant::now();

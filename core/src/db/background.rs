@@ -1,7 +1,9 @@
 //! Background work: flushing immutable memtables to L0, compacting, and deleting files no
 //! version needs any more.
 //!
-//! Two background threads: one flushes, one compacts. A failed job records a background error: from then on writes fail with
+//! One thread flushes; `max_background_compactions` threads compact (see
+//! [`crate::compaction`]). A failed job records a background error: from then on writes fail
+//! with
 //! [`Error::Background`](crate::Error::Background) until the database is reopened, because
 //! the in-memory state may no longer match what is durable.
 
@@ -11,12 +13,12 @@ use std::sync::Arc;
 
 use super::{BgState, DbInner, SuperVersion};
 
-/// The kinds of background work, one thread each.
+/// The kinds of background work: one flush thread, one or more compaction threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Job {
     /// Writing immutable memtables to L0.
     Flush,
-    /// Merging L0 into L1.
+    /// Running the compactions the picker chooses (leveled or tiered).
     Compaction,
 }
 use crate::compaction::{self, picker};

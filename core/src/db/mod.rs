@@ -4,7 +4,7 @@
 //!   put/delete/write ─► write queue ─► WAL append (+ fsync per SyncMode) ─► memtable
 //!                        (group commit: one leader writes for every queued writer)
 //!   memtable full ─► immutable memtable + new WAL segment ─► background flush ─► L0 SSTable
-//!   L0 too long ─► background compaction ─► L1 SSTables
+//!   L0 / a level too big ─► background compaction (leveled or tiered) ─► L1..L6 SSTables
 //!   get/iter ─► memtable ─► immutable memtables (newest first) ─► L0 (newest first) ─► L1..
 //! ```
 //!
