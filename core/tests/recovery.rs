@@ -58,6 +58,32 @@ fn reopen_after_close_and_after_drop() {
     assert_eq!(db.last_sequence(), 4001);
 }
 
+/// Iterators and snapshots outlive their handle's close: they then answer `Closed` rather
+/// than reading on (C and Python handles rely on this).
+#[test]
+fn iterators_and_snapshots_after_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    for i in 0..100 {
+        db.put(&key(i), &value(i, 0)).unwrap();
+    }
+    let snap = db.snapshot().unwrap();
+    let mut it = db.iter(Default::default()).unwrap();
+    it.seek_to_first();
+    assert!(it.valid());
+    assert_eq!(it.key(), key(0).as_slice());
+    assert!(!db.is_closed());
+    db.close().unwrap();
+    assert!(db.is_closed());
+    it.next();
+    assert!(!it.valid());
+    assert!(matches!(it.status(), Err(Error::Closed)));
+    it.seek_to_first();
+    assert!(!it.valid());
+    assert!(matches!(snap.get(&key(1)), Err(Error::Closed)));
+    assert!(matches!(snap.iter(Default::default()), Err(Error::Closed)));
+}
+
 #[test]
 fn sync_mode_always_keeps_every_acknowledged_write_through_power_loss() {
     let fs = MemFileSystem::new();

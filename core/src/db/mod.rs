@@ -317,6 +317,13 @@ impl Db {
         self.inner.close()
     }
 
+    /// True once [`Db::close`] has run (or the handle was dropped). Every call on a closed
+    /// handle, and every move of an iterator or read of a snapshot taken from it, returns
+    /// [`Error::Closed`].
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
     /// The options in force.
     pub fn options(&self) -> &Options {
         &self.inner.options
@@ -433,6 +440,12 @@ fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+impl crate::iterator::db_iter::OpenFlag for DbInner {
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
 }
 
 impl DbInner {
@@ -609,7 +622,8 @@ impl DbInner {
             read.lower_bound,
             read.upper_bound,
             Box::new((sv, read.snapshot)),
-        ))
+        )
+        .with_owner(self.clone()))
     }
 
     fn close(&self) -> Result<()> {

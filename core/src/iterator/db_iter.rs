@@ -13,6 +13,7 @@
 
 use std::any::Any;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::iterator::InternalIterator;
@@ -47,7 +48,15 @@ pub struct DbIterator {
     saved_key: Vec<u8>,
     saved_value: Vec<u8>,
     error: Option<Error>,
+    owner: Option<Arc<dyn OpenFlag>>,
     _pin: Box<dyn Any + Send + Sync>,
+}
+
+/// Whether the database an iterator reads from is still open. The iterator pins its files
+/// and memtables, so it could go on reading after `Db::close`; it checks this flag instead so
+/// that every handle behaves the same after close (C and Python users rely on it).
+pub(crate) trait OpenFlag: Send + Sync {
+    fn is_closed(&self) -> bool;
 }
 
 impl DbIterator {
@@ -71,8 +80,26 @@ impl DbIterator {
             saved_key: Vec::new(),
             saved_value: Vec::new(),
             error: None,
+            owner: None,
             _pin: pin,
         }
+    }
+
+    /// Ties the iterator to its database: once `owner` is closed every move leaves the
+    /// iterator invalid with `status() == Err(Error::Closed)`.
+    pub(crate) fn with_owner(mut self, owner: Arc<dyn OpenFlag>) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// True (and the iterator made invalid, with status `Closed`) if the database is closed.
+    fn owner_closed(&mut self) -> bool {
+        if self.owner.as_ref().is_some_and(|o| o.is_closed()) {
+            self.valid = false;
+            self.error.get_or_insert(Error::Closed);
+            return true;
+        }
+        false
     }
 
     /// True if the iterator is on an entry.
@@ -87,6 +114,9 @@ impl DbIterator {
 
     /// Moves to the first key at or above the lower bound.
     pub fn seek_to_first(&mut self) {
+        if self.owner_closed() {
+            return;
+        }
         self.direction = Direction::Forward;
         self.saved_value.clear();
         match self.lower_bound.clone() {
@@ -98,6 +128,9 @@ impl DbIterator {
 
     /// Moves to the last key below the upper bound.
     pub fn seek_to_last(&mut self) {
+        if self.owner_closed() {
+            return;
+        }
         self.direction = Direction::Reverse;
         self.saved_value.clear();
         match self.upper_bound.clone() {
@@ -117,6 +150,9 @@ impl DbIterator {
 
     /// Moves to the first key `>= key` (clamped to the bounds).
     pub fn seek(&mut self, key: &[u8]) {
+        if self.owner_closed() {
+            return;
+        }
         self.direction = Direction::Forward;
         self.saved_value.clear();
         let target = match &self.lower_bound {
@@ -129,6 +165,9 @@ impl DbIterator {
 
     /// Moves to the last key `<= key` (clamped to the bounds).
     pub fn seek_for_prev(&mut self, key: &[u8]) {
+        if self.owner_closed() {
+            return;
+        }
         self.direction = Direction::Reverse;
         self.saved_value.clear();
         // The first entry after every entry of `key`: (key, seq 0, kind 0) sorts last among
@@ -151,6 +190,9 @@ impl DbIterator {
 
     /// Moves to the next key. Requires `valid()`.
     pub fn next(&mut self) {
+        if self.owner_closed() {
+            return;
+        }
         if !self.valid {
             return;
         }
@@ -174,6 +216,9 @@ impl DbIterator {
 
     /// Moves to the previous key. Requires `valid()`.
     pub fn prev(&mut self) {
+        if self.owner_closed() {
+            return;
+        }
         if !self.valid {
             return;
         }
@@ -220,7 +265,8 @@ impl DbIterator {
 
     /// `Ok` unless an error stopped the iteration.
     ///
-    /// Errors: [`Error::Io`] or [`Error::Corruption`] from the files read.
+    /// Errors: [`Error::Io`] or [`Error::Corruption`] from the files read;
+    /// [`Error::Closed`] if the database was closed before the last move.
     pub fn status(&self) -> Result<()> {
         if let Some(e) = &self.error {
             return Err(e.duplicate());

@@ -77,7 +77,7 @@ impl<I: InternalIterator + ?Sized> InternalIterator for Box<I> {
     }
 }
 
-mod db_iter;
+pub(crate) mod db_iter;
 mod level;
 mod merging;
 
