@@ -4,7 +4,13 @@ SHELL  := /bin/bash
 CARGO  ?= cargo
 PYTHON ?= python3
 
-.PHONY: all build demo test toolchain bench clean
+.PHONY: all build demo demo-main test test-rust lint toolchain bench clean
+
+# Each binding adds its own test and demo steps from mk/<binding>.mk (appending to TESTS and
+# DEMOS), so the targets below stay short and every binding's rules live in one file.
+TESTS := test-rust
+DEMOS :=
+include $(sort $(wildcard mk/*.mk))
 
 all: build
 
@@ -12,15 +18,22 @@ all: build
 build:
 	$(CARGO) build --release -p kevo-cli
 
-## demo: build, import ~235,000 GeoNames cities into demo/db, query them, run kevo bench
-demo:
+## demo: build, import ~235,000 GeoNames cities into demo/db, query them, run kevo bench,
+## then each binding's demo (DEMOS)
+demo: demo-main $(DEMOS)
+
+demo-main:
 	bash scripts/demo.sh
 
-## test: formatting, lints, the Python script's tests, the README example, every Rust test
-test: toolchain
+## test: lints, then the Rust tests, then each binding's tests (TESTS)
+test: lint $(TESTS)
+
+lint: toolchain
 	$(CARGO) fmt --all --check
 	$(PYTHON) -m unittest discover -s scripts -p 'test_*.py'
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust:
 	$(CARGO) run --release --quiet --example basic
 	$(CARGO) test --workspace --release
 
