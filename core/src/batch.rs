@@ -59,7 +59,10 @@ pub fn check_key(key: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn check_value(value: &[u8]) -> Result<()> {
+/// Checks a value against the engine's limit.
+///
+/// Errors: [`Error::InvalidArgument`] for a value longer than [`MAX_VALUE_SIZE`] bytes.
+pub fn check_value(value: &[u8]) -> Result<()> {
     if value.len() > MAX_VALUE_SIZE {
         return Err(Error::InvalidArgument(format!(
             "value is {} bytes, the limit is {MAX_VALUE_SIZE}",

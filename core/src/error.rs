@@ -64,6 +64,12 @@ pub enum Error {
     /// The message is the original error's.
     #[error("background error, database is read-only: {0}")]
     Background(String),
+
+    /// A transaction could not commit: since its snapshot, another commit wrote a key it
+    /// wrote (or, when serializable, a key or range it read). Nothing of the transaction was
+    /// written; retry it from the start. The message names the first conflicting key.
+    #[error("transaction conflict: {0}")]
+    Conflict(String),
 }
 
 impl Error {
@@ -109,6 +115,7 @@ impl Error {
             Error::Closed => Error::Closed,
             Error::NotFound(m) => Error::NotFound(m.clone()),
             Error::Background(m) => Error::Background(m.clone()),
+            Error::Conflict(m) => Error::Conflict(m.clone()),
         }
     }
 

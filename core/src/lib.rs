@@ -60,6 +60,7 @@ pub mod snapshot;
 pub mod sstable;
 pub mod stats;
 mod table_cache;
+pub mod txn;
 pub mod wal;
 
 pub use batch::WriteBatch;
@@ -69,3 +70,4 @@ pub use iterator::DbIterator;
 pub use options::{CompactionStyle, Compression, Options, SyncMode, MAX_KEY_SIZE, MAX_VALUE_SIZE};
 pub use snapshot::Snapshot;
 pub use stats::{LevelStats, Stats};
+pub use txn::{IsolationLevel, Transaction, TransactionOptions, TxnIterator};

@@ -4,6 +4,8 @@
 //! that every acknowledged write is there with its last acknowledged value, that the one
 //! write in flight is either wholly there or wholly absent, and that nothing else changed.
 //!
+//! Half of the multi-key writes are transactions.
+//!
 //! The child is this same test binary, re-run with `KEVO_KILL_CHILD` set. `KEVO_KILL_CYCLES`
 //! sets the number of cycles (default 100).
 
@@ -73,11 +75,17 @@ fn kill_child_writer() {
             1
         };
         let mut batch = WriteBatch::new();
+        // Multi-key writes go through a transaction half the time: its commit must be found
+        // whole or not at all, like a batch's.
+        let txn = (n > 1 && rng(&mut seed).is_multiple_of(2)).then(|| db.transaction().unwrap());
         let mut line = String::from("@@T");
         for j in 0..n {
             let k = format!("k{:03}", rng(&mut seed) % 300);
             if rng(&mut seed).is_multiple_of(6) {
                 batch.delete(k.as_bytes()).unwrap();
+                if let Some(t) = &txn {
+                    t.delete(k.as_bytes()).unwrap();
+                }
                 line.push_str(&format!(" {k}=-"));
             } else {
                 let v = format!(
@@ -85,12 +93,18 @@ fn kill_child_writer() {
                     "p".repeat((rng(&mut seed) % 200) as usize)
                 );
                 batch.put(k.as_bytes(), v.as_bytes()).unwrap();
+                if let Some(t) = &txn {
+                    t.put(k.as_bytes(), v.as_bytes()).unwrap();
+                }
                 line.push_str(&format!(" {k}={v}"));
             }
         }
         writeln!(out, "{line}").unwrap();
         out.flush().unwrap();
-        db.write(&batch).unwrap();
+        match txn {
+            Some(t) => t.commit().unwrap(),
+            None => db.write(&batch).unwrap(),
+        }
         writeln!(out, "@@A").unwrap();
         out.flush().unwrap();
         if i % 700 == 699 {

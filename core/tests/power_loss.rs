@@ -1,7 +1,8 @@
 //! Power-loss test on the in-memory file system: random writes, flushes and WAL syncs, then a
 //! simulated power loss at a random point (unsynced bytes dropped or torn, unsynced directory
 //! entries forgotten). The reopened database must hold exactly the state after some prefix of
-//! the write history, and that prefix must contain every write that was synced.
+//! the write history, and that prefix must contain every write that was synced. A third of
+//! the commits are transactions, which must be recovered whole or not at all.
 //! Tiny memtables, files and level sizes keep background compactions (leveled in even cases,
 //! tiered in odd ones) and occasional manual `compact_range` calls running, so the crash
 //! often lands in the middle of a compaction. `KEVO_POWER_LOSS_CASES` sets the number of
@@ -91,7 +92,20 @@ fn run_case(case: u64) {
                         commit.push((k, Some(v)));
                     }
                 }
-                db.write(&batch).unwrap();
+                if rng(&mut seed).is_multiple_of(3) {
+                    // The same writes as a transaction: its commit is one batch too, so it
+                    // must be recovered whole or not at all.
+                    let txn = db.transaction().unwrap();
+                    for (k, v) in &commit {
+                        match v {
+                            Some(v) => txn.put(k, v).unwrap(),
+                            None => txn.delete(k).unwrap(),
+                        }
+                    }
+                    txn.commit().unwrap();
+                } else {
+                    db.write(&batch).unwrap();
+                }
                 history.push(commit);
                 if sync_mode == SyncMode::Always {
                     durable = history.len();

@@ -43,7 +43,9 @@ use crate::options::Options;
 use crate::snapshot::{Snapshot, SnapshotList};
 use crate::stats::{LevelStats, Statistics, Stats};
 use crate::table_cache::TableCache;
+use crate::txn::{Transaction, TransactionOptions};
 
+pub(crate) use write::Validator;
 use write::{PendingWrite, WalState};
 
 /// An open database. `Send + Sync`: share it between threads by reference or in an `Arc`;
@@ -224,6 +226,23 @@ impl Db {
         self.inner.check_open()?;
         let seq = self.inner.last_sequence.load(Ordering::Acquire);
         Ok(Snapshot::new(self.inner.clone(), seq))
+    }
+
+    /// Begins an optimistic transaction with snapshot isolation, reading at a snapshot
+    /// taken now; see [`Transaction`] and the [`txn`](crate::txn) module for the
+    /// semantics.
+    ///
+    /// Errors: [`Error::Closed`].
+    pub fn transaction(&self) -> Result<Transaction> {
+        self.transaction_with(TransactionOptions::default())
+    }
+
+    /// Begins a transaction with the given options (isolation level).
+    ///
+    /// Errors: [`Error::Closed`].
+    pub fn transaction_with(&self, options: TransactionOptions) -> Result<Transaction> {
+        let snapshot = self.snapshot()?;
+        Ok(Transaction::begin(self.inner.clone(), snapshot, options))
     }
 
     /// A cursor over the database as of now (or as of `read.snapshot`), within the bounds
@@ -429,6 +448,26 @@ fn successor(k: &[u8]) -> Vec<u8> {
     v
 }
 
+/// The bounds `[lower, upper)` intersected with the keys starting with `prefix` (a prefix
+/// is a pair of bounds).
+pub(crate) fn prefix_bounds(
+    mut lower: Option<Vec<u8>>,
+    mut upper: Option<Vec<u8>>,
+    prefix: Option<&[u8]>,
+) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    if let Some(prefix) = prefix {
+        if lower.as_deref().is_none_or(|lb| lb < prefix) {
+            lower = Some(prefix.to_vec());
+        }
+        if let Some(end) = prefix_successor(prefix) {
+            if upper.as_deref().is_none_or(|ub| ub > end.as_slice()) {
+                upper = Some(end);
+            }
+        }
+    }
+    (lower, upper)
+}
+
 /// The smallest key greater than every key starting with `prefix`, or `None` if there is none
 /// (the prefix is empty or all 0xff).
 fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
@@ -556,25 +595,13 @@ impl DbInner {
 
     pub(crate) fn iter(self: &Arc<Self>, mut read: ReadOptions) -> Result<DbIterator> {
         let snapshot_seq = self.snapshot_sequence(&read)?;
-        if let Some(prefix) = read.prefix.take() {
-            // The prefix is a pair of bounds; intersect them with the given ones.
-            if read
-                .lower_bound
-                .as_deref()
-                .is_none_or(|lb| lb < prefix.as_slice())
-            {
-                read.lower_bound = Some(prefix.clone());
-            }
-            if let Some(end) = prefix_successor(&prefix) {
-                if read
-                    .upper_bound
-                    .as_deref()
-                    .is_none_or(|ub| ub > end.as_slice())
-                {
-                    read.upper_bound = Some(end);
-                }
-            }
-        }
+        let (lower, upper) = prefix_bounds(
+            read.lower_bound.take(),
+            read.upper_bound.take(),
+            read.prefix.take().as_deref(),
+        );
+        read.lower_bound = lower;
+        read.upper_bound = upper;
         let sv = self.current_super_version();
         let seq = snapshot_seq.unwrap_or_else(|| self.last_sequence.load(Ordering::Acquire));
         let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();

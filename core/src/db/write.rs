@@ -31,6 +31,11 @@ use crate::wal::LogWriter;
 /// Most bytes of batches one leader commits together.
 pub(crate) const MAX_GROUP_BYTES: usize = 1 << 20;
 
+/// A check a writer needs made at its turn, after every earlier write is applied and before
+/// its own batch gets its sequence numbers: a transaction's conflict check. An error fails
+/// the write and nothing of it is logged.
+pub(crate) type Validator = Box<dyn FnOnce(&DbInner) -> Result<()> + Send>;
+
 /// A writer waiting in the queue.
 pub(crate) struct PendingWrite {
     /// The operations; `None` for a request to switch the memtable (from `Db::flush`). The
@@ -38,6 +43,9 @@ pub(crate) struct PendingWrite {
     batch: Mutex<Option<WriteBatch>>,
     is_switch: bool,
     force_switch: bool,
+    /// Present for a writer that must commit alone, checked at its turn (see [`Validator`]).
+    /// Such a writer is never gathered into another leader's group, and gathers none.
+    validate: Mutex<Option<Validator>>,
     result: Mutex<Option<Result<()>>>,
     cv: Condvar,
 }
@@ -124,11 +132,23 @@ impl DbInner {
     /// Commits `batch` (or, with `force_switch`, turns a non-empty memtable immutable) as
     /// one writer of the queue.
     pub(crate) fn write(&self, batch: Option<WriteBatch>, force_switch: bool) -> Result<()> {
+        self.write_validated(batch, force_switch, None)
+    }
+
+    /// [`write`](Self::write), with `validate` (if any) run at the writer's turn: the batch
+    /// then commits alone, and only if `validate` returns `Ok`.
+    pub(crate) fn write_validated(
+        &self,
+        batch: Option<WriteBatch>,
+        force_switch: bool,
+        validate: Option<Validator>,
+    ) -> Result<()> {
         self.check_open()?;
         let w = Arc::new(PendingWrite {
             is_switch: batch.is_none(),
             batch: Mutex::new(batch),
             force_switch,
+            validate: Mutex::new(validate),
             result: Mutex::new(None),
             cv: Condvar::new(),
         });
@@ -183,6 +203,14 @@ impl DbInner {
             .lock()
             .take()
             .expect("a leader's batch is taken once");
+        if let Some(validate) = leader.validate.lock().take() {
+            // Every earlier write is applied and no later one can start: what `validate`
+            // reads is exactly what this batch commits after.
+            if let Err(e) = validate(self) {
+                return (1, Err(e));
+            }
+            return (1, self.commit_or_fail(&mut batch));
+        }
 
         // Gather the group: batches queued behind the leader, up to MAX_GROUP_BYTES, stopping
         // at a switch request. Their writers sleep until the leader reports back.
@@ -190,7 +218,7 @@ impl DbInner {
         {
             let queue = self.writers.lock();
             for w in queue.iter().skip(1) {
-                if w.is_switch {
+                if w.is_switch || w.validate.lock().is_some() {
                     break;
                 }
                 let mut other = w.batch.lock();
@@ -203,7 +231,12 @@ impl DbInner {
                 group_len += 1;
             }
         }
-        let r = self.commit(&mut batch);
+        (group_len, self.commit_or_fail(&mut batch))
+    }
+
+    /// [`commit`](Self::commit); on an I/O error the database stops taking writes.
+    fn commit_or_fail(&self, batch: &mut WriteBatch) -> Result<()> {
+        let r = self.commit(batch);
         if let Err(e) = &r {
             // The WAL may now hold a partial or unsynced record: refuse further writes rather
             // than acknowledge writes we may not keep.
@@ -211,7 +244,7 @@ impl DbInner {
                 self.set_bg_error(e);
             }
         }
-        (group_len, r)
+        r
     }
 
     /// Stamps the batch with its sequence numbers, logs it and applies it to the memtable.

@@ -1,0 +1,342 @@
+//! Optimistic transactions: snapshot reads, a private write buffer, and a conflict check at
+//! commit.
+//!
+//! A [`Transaction`] reads from a snapshot taken when it begins, plus its own writes
+//! (read-your-writes, for [`get`](Transaction::get) and for [`iter`](Transaction::iter)). Its
+//! writes stay in a private buffer until [`commit`](Transaction::commit), which checks for
+//! conflicts and writes the whole buffer as one [`WriteBatch`]: one WAL record, atomic on
+//! recovery and as durable as the database's [`SyncMode`](crate::SyncMode). Nothing is
+//! locked while the transaction runs; a conflict is found only at commit, which then fails
+//! with [`Error::Conflict`] and writes nothing. This is *optimistic* concurrency control
+//! (Kung & Robinson, 1981), with the semantics of RocksDB's `OptimisticTransactionDB`
+//! (RocksDB wiki, "Transactions").
+//!
+//! # Isolation levels
+//!
+//! | level | commit fails if, since the snapshot, another commit wrote... | prevents |
+//! |---|---|---|
+//! | [`Snapshot`](IsolationLevel::Snapshot) (default) | a key this transaction writes | dirty reads, non-repeatable reads, phantoms within the transaction, lost updates |
+//! | [`Serializable`](IsolationLevel::Serializable) | a key this transaction writes, a key it read, or any key in a range it scanned | all of the above, and write skew and phantom-based anomalies: every committed history is equivalent to running the transactions one at a time in commit order |
+//!
+//! Under snapshot isolation two transactions that read overlapping data and write disjoint
+//! keys both commit, which can break an invariant that spans keys (write skew: two doctors
+//! each check that the other is on call, then both go off call). Serializable prevents that
+//! by also validating the read set: each key read from the database (absent keys included)
+//! and each key range an iterator moved across.
+//!
+//! Costs: reads and writes cost what they cost outside a transaction, plus a buffer lookup;
+//! serializable reads also record their key or range. The commit check reads the newest
+//! entry of each written key (and, when serializable, each read key and every entry in each
+//! scanned range) from the memtables and the SSTables written since the snapshot; it runs in
+//! the write queue, so a commit with a large read set delays the writes queued behind it.
+//! A transaction keeps a snapshot alive, which keeps compaction from dropping the versions it
+//! can see; long transactions cost disk space. Read-only transactions commit without any
+//! check: they are serializable at their snapshot.
+//!
+//! Writes made outside transactions (with [`Db::put`](crate::Db::put) and friends) are
+//! commits too: a transaction that wrote (or, serializable, read) a key conflicts with them.
+
+mod conflict;
+mod iter;
+
+pub(crate) use conflict::KeyRange;
+pub use iter::TxnIterator;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::batch::{check_key, check_value, WriteBatch};
+use crate::db::{prefix_bounds, DbInner, ReadOptions};
+use crate::error::{Error, Result};
+use crate::key::SequenceNumber;
+use crate::snapshot::Snapshot;
+use iter::WriteBuffer;
+
+/// How strictly a transaction is isolated from concurrent commits; see the
+/// [module documentation](self) for what each level prevents and costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IsolationLevel {
+    /// Snapshot isolation: reads see the snapshot; commit fails if another commit since the
+    /// snapshot wrote a key this transaction writes (first committer wins).
+    #[default]
+    Snapshot,
+    /// Serializable: snapshot isolation plus validation of the read set (keys read and key
+    /// ranges scanned), so write skew and phantoms cannot happen.
+    Serializable,
+}
+
+/// Settings for [`Db::transaction_with`](crate::Db::transaction_with).
+#[derive(Debug, Clone, Default)]
+pub struct TransactionOptions {
+    /// The isolation level; default [`IsolationLevel::Snapshot`].
+    pub isolation: IsolationLevel,
+}
+
+impl TransactionOptions {
+    /// Sets [`isolation`](Self::isolation).
+    pub fn isolation(mut self, level: IsolationLevel) -> Self {
+        self.isolation = level;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Active,
+    Committed,
+    RolledBack,
+    /// Commit was tried and failed (conflict or error); nothing was written.
+    Failed,
+}
+
+struct TxnState {
+    status: Status,
+    /// Shared with iterators created from the transaction: a write after that copies the
+    /// map (`Arc::make_mut`) so iterators keep the view they were created with.
+    writes: Arc<WriteBuffer>,
+    /// Keys and ranges read from the database (serializable only).
+    reads: Vec<KeyRange>,
+}
+
+/// What a transaction and its iterators share.
+pub(crate) struct TxnShared {
+    db: Arc<DbInner>,
+    snapshot: Snapshot,
+    isolation: IsolationLevel,
+    state: Mutex<TxnState>,
+}
+
+impl TxnShared {
+    pub(crate) fn check_active(&self) -> Result<()> {
+        check_status(self.state.lock().status)
+    }
+
+    pub(crate) fn tracks_reads(&self) -> bool {
+        self.isolation == IsolationLevel::Serializable
+    }
+
+    pub(crate) fn record_read(&self, range: KeyRange) {
+        self.state.lock().reads.push(range);
+    }
+}
+
+fn check_status(status: Status) -> Result<()> {
+    let what = match status {
+        Status::Active => return Ok(()),
+        Status::Committed => "committed",
+        Status::RolledBack => "rolled back",
+        Status::Failed => "finished by a failed commit",
+    };
+    Err(Error::InvalidArgument(format!(
+        "the transaction was already {what}; start a new one"
+    )))
+}
+
+/// An optimistic transaction; see the [module documentation](self) for its semantics.
+///
+/// Created by [`Db::transaction`](crate::Db::transaction). Every method takes `&self`, and a
+/// `Transaction` is `Send + Sync`, but it is meant for one thread: concurrent use from two
+/// threads is safe but its outcome depends on their interleaving. Dropping it without
+/// [`commit`](Self::commit) rolls it back. After `commit` (whatever its result) or
+/// [`rollback`](Self::rollback), every method returns [`Error::InvalidArgument`].
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// let db = kevo::Db::open(dir.path(), kevo::Options::default()).unwrap();
+/// db.put(b"alice", b"100").unwrap();
+/// let txn = db.transaction().unwrap();
+/// let balance: u64 = std::str::from_utf8(&txn.get(b"alice").unwrap().unwrap())
+///     .unwrap()
+///     .parse()
+///     .unwrap();
+/// txn.put(b"alice", (balance - 30).to_string().as_bytes()).unwrap();
+/// txn.put(b"bob", b"30").unwrap();
+/// txn.commit().unwrap();
+/// assert_eq!(db.get(b"bob").unwrap().as_deref(), Some(&b"30"[..]));
+/// ```
+pub struct Transaction {
+    shared: Arc<TxnShared>,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.shared.state.lock();
+        f.debug_struct("Transaction")
+            .field("snapshot", &self.shared.snapshot.sequence())
+            .field("isolation", &self.shared.isolation)
+            .field("status", &state.status)
+            .field("writes", &state.writes.len())
+            .finish()
+    }
+}
+
+impl Transaction {
+    pub(crate) fn begin(db: Arc<DbInner>, snapshot: Snapshot, options: TransactionOptions) -> Self {
+        Transaction {
+            shared: Arc::new(TxnShared {
+                db,
+                snapshot,
+                isolation: options.isolation,
+                state: Mutex::new(TxnState {
+                    status: Status::Active,
+                    writes: Arc::new(BTreeMap::new()),
+                    reads: Vec::new(),
+                }),
+            }),
+        }
+    }
+
+    /// The sequence number of the snapshot the transaction reads at.
+    pub fn snapshot_sequence(&self) -> SequenceNumber {
+        self.shared.snapshot.sequence()
+    }
+
+    /// The isolation level.
+    pub fn isolation(&self) -> IsolationLevel {
+        self.shared.isolation
+    }
+
+    /// Number of keys written (put or deleted) so far; a key written twice counts once.
+    pub fn write_count(&self) -> usize {
+        self.shared.state.lock().writes.len()
+    }
+
+    /// The value of `key` as this transaction sees it: its own latest write of the key, or
+    /// else the snapshot's value. A serializable transaction records the key in its read set
+    /// when the answer comes from the database.
+    ///
+    /// Errors: [`Error::InvalidArgument`] for a bad key or a finished transaction;
+    /// [`Error::Closed`]; [`Error::Io`] / [`Error::Corruption`] from the files read.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        {
+            let mut state = self.shared.state.lock();
+            check_status(state.status)?;
+            if let Some(v) = state.writes.get(key) {
+                return Ok(v.clone());
+            }
+            if self.shared.tracks_reads() {
+                state.reads.push(KeyRange::point(key));
+            }
+        }
+        self.shared.snapshot.get(key)
+    }
+
+    /// Buffers `key = value`; visible to this transaction's reads at once, to others after
+    /// commit.
+    ///
+    /// Errors: [`Error::InvalidArgument`] for a bad key or value (see
+    /// [`WriteBatch::put`]) or a finished transaction.
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        check_key(key)?;
+        check_value(value)?;
+        self.buffer(key, Some(value.to_vec()))
+    }
+
+    /// Buffers a deletion of `key`.
+    ///
+    /// Errors: [`Error::InvalidArgument`] for a bad key or a finished transaction.
+    pub fn delete(&self, key: &[u8]) -> Result<()> {
+        check_key(key)?;
+        self.buffer(key, None)
+    }
+
+    fn buffer(&self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
+        let mut state = self.shared.state.lock();
+        check_status(state.status)?;
+        Arc::make_mut(&mut state.writes).insert(key.to_vec(), value);
+        Ok(())
+    }
+
+    /// A cursor over what the transaction sees (the snapshot plus its own writes as of now)
+    /// within the bounds and prefix of `read`. `read.snapshot` must be `None`: a
+    /// transaction reads at its own snapshot. Unpositioned: call a seek method first.
+    ///
+    /// Errors: [`Error::InvalidArgument`] if `read.snapshot` is set or the transaction is
+    /// finished; as [`Db::iter`](crate::Db::iter) otherwise.
+    pub fn iter(&self, mut read: ReadOptions) -> Result<TxnIterator> {
+        if read.snapshot.is_some() {
+            return Err(Error::InvalidArgument(
+                "a transaction reads at its own snapshot; leave ReadOptions::snapshot unset".into(),
+            ));
+        }
+        let writes = {
+            let state = self.shared.state.lock();
+            check_status(state.status)?;
+            state.writes.clone()
+        };
+        let (lower, upper) = prefix_bounds(
+            read.lower_bound.clone(),
+            read.upper_bound.clone(),
+            read.prefix.as_deref(),
+        );
+        read.lower_bound = lower.clone();
+        read.upper_bound = upper.clone();
+        read.prefix = None;
+        let base = self.shared.snapshot.iter(read)?;
+        Ok(TxnIterator::new(
+            base,
+            writes,
+            lower,
+            upper,
+            self.shared.clone(),
+        ))
+    }
+
+    /// Commits: checks for conflicts and, if there are none, writes every buffered write as
+    /// one atomic batch (one WAL record, synced per the database's sync mode). The
+    /// transaction is finished afterwards, whatever the result. A transaction that wrote
+    /// nothing commits without a check.
+    ///
+    /// Errors: [`Error::Conflict`] (nothing was written; retry the whole transaction);
+    /// [`Error::InvalidArgument`] if already finished; as [`Db::write`](crate::Db::write).
+    pub fn commit(&self) -> Result<()> {
+        let (writes, reads) = {
+            let mut state = self.shared.state.lock();
+            check_status(state.status)?;
+            state.status = Status::Failed;
+            (
+                std::mem::take(&mut state.writes),
+                std::mem::take(&mut state.reads),
+            )
+        };
+        if writes.is_empty() {
+            self.shared.state.lock().status = Status::Committed;
+            return Ok(());
+        }
+        let mut batch = WriteBatch::new();
+        let mut ranges = reads;
+        for (k, v) in writes.iter() {
+            match v {
+                Some(v) => batch.put(k, v)?,
+                None => batch.delete(k)?,
+            }
+            ranges.push(KeyRange::point(k));
+        }
+        let since = self.shared.snapshot.sequence();
+        let validate: crate::db::Validator =
+            Box::new(move |db: &DbInner| db.check_conflicts(&ranges, since));
+        let r = self
+            .shared
+            .db
+            .write_validated(Some(batch), false, Some(validate));
+        if r.is_ok() {
+            self.shared.state.lock().status = Status::Committed;
+        }
+        r
+    }
+
+    /// Discards every buffered write. The transaction is finished afterwards.
+    ///
+    /// Errors: [`Error::InvalidArgument`] if already finished.
+    pub fn rollback(&self) -> Result<()> {
+        let mut state = self.shared.state.lock();
+        check_status(state.status)?;
+        state.status = Status::RolledBack;
+        state.writes = Arc::new(BTreeMap::new());
+        state.reads.clear();
+        Ok(())
+    }
+}
