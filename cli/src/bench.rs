@@ -16,6 +16,14 @@
 //!   done. The row is the readers'; the writer's rate is in the notes.
 //! - `compact`: one `compact_range(None, None)` of the whole key space; its time is the
 //!   row's latency, and the notes give the files per level before and after.
+//! - `readmodifywrite` (YCSB workload F): `--num` operations, each a get of a uniformly
+//!   random key and a put of a new value for it, outside any transaction (the baseline).
+//! - `txnrmw`: the same in transactions: each operation begins a snapshot-isolated
+//!   transaction, gets the key, puts the new value and commits, starting over on
+//!   `Error::Conflict`. The latency includes the retries; the notes count the conflicts.
+//!   With `--num` keys and few threads, conflicts are rare.
+//! - `txnrmwhot`: `txnrmw` over only [`HOT_KEYS`] keys: with `--threads` > 1, concurrent
+//!   transactions update the same keys and many commits conflict.
 //!
 //! Workloads other than fillseq/fillrandom run on the database as the previous workload
 //! left it (or as found in `--db`), so `--benchmarks fillrandom,overwrite,compact,readrandom`
@@ -88,6 +96,15 @@ pub enum Workload {
     Readwhilewriting,
     /// compact_range over the whole key space.
     Compact,
+    /// YCSB-F's read-modify-write without a transaction: get a random key, put a new value
+    /// (the baseline for the two below; concurrent updates of one key may be lost).
+    Readmodifywrite,
+    /// YCSB-F in transactions: each operation reads a random key and writes it back in a
+    /// snapshot-isolated transaction, retried on conflict. With random keys over --num,
+    /// conflicts are rare.
+    Txnrmw,
+    /// Txnrmw on 16 hot keys: with --threads > 1, commits conflict often and are retried.
+    Txnrmwhot,
 }
 
 impl Workload {
@@ -103,6 +120,9 @@ impl Workload {
             Workload::Deleterandom => "deleterandom",
             Workload::Readwhilewriting => "readwhilewriting",
             Workload::Compact => "compact",
+            Workload::Readmodifywrite => "readmodifywrite",
+            Workload::Txnrmw => "txnrmw",
+            Workload::Txnrmwhot => "txnrmwhot",
         }
     }
 
@@ -297,6 +317,8 @@ pub struct Stats {
     pub bytes: u64,
     /// readrandom: gets that found their key.
     pub found: u64,
+    /// txnrmw, txnrmwhot: commits that failed with a conflict (and were retried).
+    pub conflicts: u64,
     /// Per-operation latency in nanoseconds.
     pub hist: Histogram<u64>,
 }
@@ -307,6 +329,7 @@ impl Default for Stats {
             ops: 0,
             bytes: 0,
             found: 0,
+            conflicts: 0,
             hist: new_histogram(),
         }
     }
@@ -326,6 +349,7 @@ impl Stats {
         self.ops += other.ops;
         self.bytes += other.bytes;
         self.found += other.found;
+        self.conflicts += other.conflicts;
         self.hist
             .add(&other.hist)
             .expect("histograms of the same bounds");
@@ -372,6 +396,9 @@ impl Row {
         let note = match w {
             Workload::Readrandom | Workload::Seekrandom | Workload::Readwhilewriting => {
                 format!("{} of {} found", stats.found, requested)
+            }
+            Workload::Txnrmw | Workload::Txnrmwhot => {
+                format!("{} conflicts retried", stats.conflicts)
             }
             _ => String::new(),
         };
@@ -458,6 +485,9 @@ fn wipe(dir: &Path) -> Result<()> {
     }
     std::fs::remove_dir_all(dir).with_context(|| format!("deleting {}", dir.display()))
 }
+
+/// The key space of `txnrmwhot`.
+const HOT_KEYS: u64 = 16;
 
 /// Operations between progress-bar updates (keeps the bar off the measured path).
 const PROGRESS_EVERY: u64 = 1024;
@@ -582,6 +612,45 @@ fn run_thread(
                 let start = Instant::now();
                 db.delete(&key).context("delete")?;
                 stats.record(start.elapsed(), key.len());
+                tick(1);
+            }
+        }
+        Workload::Readmodifywrite => {
+            for _ in 0..count {
+                fill_key(&mut key, rng.random_range(0..cfg.num));
+                let value = values.next(cfg.value_size);
+                let start = Instant::now();
+                let old = db.get(&key).context("get")?;
+                db.put(&key, value).context("put")?;
+                stats.found += u64::from(old.is_some());
+                stats.record(start.elapsed(), key.len() + value.len());
+                tick(1);
+            }
+        }
+        Workload::Txnrmw | Workload::Txnrmwhot => {
+            let space = if w == Workload::Txnrmwhot {
+                HOT_KEYS.min(cfg.num)
+            } else {
+                cfg.num
+            };
+            for _ in 0..count {
+                fill_key(&mut key, rng.random_range(0..space));
+                let value = values.next(cfg.value_size);
+                let start = Instant::now();
+                loop {
+                    let txn = db.transaction().context("transaction")?;
+                    let old = txn.get(&key).context("get")?;
+                    txn.put(&key, value).context("put")?;
+                    match txn.commit() {
+                        Ok(()) => {
+                            stats.found += u64::from(old.is_some());
+                            break;
+                        }
+                        Err(kevo::Error::Conflict(_)) => stats.conflicts += 1,
+                        Err(e) => return Err(e).context("commit"),
+                    }
+                }
+                stats.record(start.elapsed(), key.len() + value.len());
                 tick(1);
             }
         }
