@@ -11,6 +11,31 @@
 //! (Kung & Robinson, 1981), with the semantics of RocksDB's `OptimisticTransactionDB`
 //! (RocksDB wiki, "Transactions").
 //!
+//! A transfer between two accounts, retried on conflict:
+//!
+//! ```
+//! fn transfer(db: &kevo::Db, from: &[u8], to: &[u8], amount: i64) -> kevo::Result<()> {
+//!     let balance = |v: Option<Vec<u8>>| -> i64 {
+//!         v.and_then(|v| String::from_utf8(v).ok()?.parse().ok()).unwrap_or(0)
+//!     };
+//!     loop {
+//!         let txn = db.transaction()?;
+//!         let a = balance(txn.get(from)?);
+//!         let b = balance(txn.get(to)?);
+//!         txn.put(from, (a - amount).to_string().as_bytes())?;
+//!         txn.put(to, (b + amount).to_string().as_bytes())?;
+//!         match txn.commit() {
+//!             Err(kevo::Error::Conflict(_)) => continue, // another commit came first: retry
+//!             other => return other,
+//!         }
+//!     }
+//! }
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let db = kevo::Db::open(dir.path(), kevo::Options::default()).unwrap();
+//! transfer(&db, b"alice", b"bob", 30).unwrap();
+//! assert_eq!(db.get(b"bob").unwrap().as_deref(), Some(&b"30"[..]));
+//! ```
+//!
 //! # Isolation levels
 //!
 //! | level | commit fails if, since the snapshot, another commit wrote... | prevents |
