@@ -45,7 +45,6 @@ use crate::stats::{LevelStats, Statistics, Stats};
 use crate::table_cache::TableCache;
 use crate::txn::{Transaction, TransactionOptions};
 
-pub(crate) use write::Validator;
 use write::{PendingWrite, WalState};
 
 /// An open database. `Send + Sync`: share it between threads by reference or in an `Arc`;

@@ -26,15 +26,11 @@ use crate::key::ValueKind;
 use crate::memtable::MemTable;
 use crate::options::SyncMode;
 use crate::stats::Statistics;
+use crate::txn::CommitCheck;
 use crate::wal::LogWriter;
 
 /// Most bytes of batches one leader commits together.
 pub(crate) const MAX_GROUP_BYTES: usize = 1 << 20;
-
-/// A check a writer needs made at its turn, after every earlier write is applied and before
-/// its own batch gets its sequence numbers: a transaction's conflict check. An error fails
-/// the write and nothing of it is logged.
-pub(crate) type Validator = Box<dyn FnOnce(&DbInner) -> Result<()> + Send>;
 
 /// A writer waiting in the queue.
 pub(crate) struct PendingWrite {
@@ -43,9 +39,9 @@ pub(crate) struct PendingWrite {
     batch: Mutex<Option<WriteBatch>>,
     is_switch: bool,
     force_switch: bool,
-    /// Present for a writer that must commit alone, checked at its turn (see [`Validator`]).
-    /// Such a writer is never gathered into another leader's group, and gathers none.
-    validate: Mutex<Option<Validator>>,
+    /// A transaction's conflict check, made by the leader at this writer's turn in the
+    /// group: if it fails, this writer gets the error and nothing of its batch is logged.
+    check: Mutex<Option<CommitCheck>>,
     result: Mutex<Option<Result<()>>>,
     cv: Condvar,
 }
@@ -132,23 +128,24 @@ impl DbInner {
     /// Commits `batch` (or, with `force_switch`, turns a non-empty memtable immutable) as
     /// one writer of the queue.
     pub(crate) fn write(&self, batch: Option<WriteBatch>, force_switch: bool) -> Result<()> {
-        self.write_validated(batch, force_switch, None)
+        self.write_checked(batch, force_switch, None)
     }
 
-    /// [`write`](Self::write), with `validate` (if any) run at the writer's turn: the batch
-    /// then commits alone, and only if `validate` returns `Ok`.
-    pub(crate) fn write_validated(
+    /// [`write`](Self::write), committing the batch only if `check` (if any) passes at the
+    /// writer's turn: after every earlier write (earlier members of its group included) and
+    /// before any later one.
+    pub(crate) fn write_checked(
         &self,
         batch: Option<WriteBatch>,
         force_switch: bool,
-        validate: Option<Validator>,
+        check: Option<CommitCheck>,
     ) -> Result<()> {
         self.check_open()?;
         let w = Arc::new(PendingWrite {
             is_switch: batch.is_none(),
             batch: Mutex::new(batch),
             force_switch,
-            validate: Mutex::new(validate),
+            check: Mutex::new(check),
             result: Mutex::new(None),
             cv: Condvar::new(),
         });
@@ -166,72 +163,113 @@ impl DbInner {
         drop(queue);
 
         // Leader from here on.
-        let (group_len, result) = self.lead(&w);
+        let (group_len, result, mut rejected) = self.lead(&w);
 
         let mut queue = self.writers.lock();
-        for _ in 0..group_len {
+        let mut own = None;
+        for i in 0..group_len {
             let done = queue
                 .pop_front()
                 .expect("the group is at the front of the queue");
-            if !Arc::ptr_eq(&done, &w) {
-                *done.result.lock() = Some(match &result {
+            let r = match rejected.get_mut(i).and_then(Option::take) {
+                Some(e) => Err(e),
+                None => match &result {
                     Ok(()) => Ok(()),
                     Err(e) => Err(e.duplicate()),
-                });
+                },
+            };
+            if Arc::ptr_eq(&done, &w) {
+                own = Some(r);
+            } else {
+                *done.result.lock() = Some(r);
                 done.cv.notify_one();
             }
         }
         if let Some(next) = queue.front() {
             next.cv.notify_one();
         }
-        result
+        own.expect("the leader is in its group")
     }
 
-    /// The leader's work. Returns how many queue entries (from the front) it served.
-    fn lead(&self, leader: &PendingWrite) -> (usize, Result<()>) {
+    /// The leader's work. Returns how many queue entries (from the front) it served, the
+    /// result of the group's commit, and per member (by queue position) the error that
+    /// rejected it before the commit, if any.
+    fn lead(&self, leader: &PendingWrite) -> (usize, Result<()>, Vec<Option<Error>>) {
         if let Err(e) = self.check_writable() {
-            return (1, Err(e));
+            return (1, Err(e), Vec::new());
         }
         if let Err(e) = self.make_room_for_write(leader.force_switch) {
-            return (1, Err(e));
+            return (1, Err(e), Vec::new());
         }
         if leader.is_switch {
-            return (1, Ok(()));
+            return (1, Ok(()), Vec::new());
         }
-        let mut batch = leader
+        let first = leader
             .batch
             .lock()
             .take()
             .expect("a leader's batch is taken once");
-        if let Some(validate) = leader.validate.lock().take() {
-            // Every earlier write is applied and no later one can start: what `validate`
-            // reads is exactly what this batch commits after.
-            if let Err(e) = validate(self) {
-                return (1, Err(e));
-            }
-            return (1, self.commit_or_fail(&mut batch));
-        }
 
         // Gather the group: batches queued behind the leader, up to MAX_GROUP_BYTES, stopping
         // at a switch request. Their writers sleep until the leader reports back.
-        let mut group_len = 1;
+        let mut bytes = first.size_in_bytes();
+        let mut members = vec![(first, leader.check.lock().take())];
         {
             let queue = self.writers.lock();
             for w in queue.iter().skip(1) {
-                if w.is_switch || w.validate.lock().is_some() {
+                if w.is_switch {
                     break;
                 }
                 let mut other = w.batch.lock();
                 let Some(b) = other.as_ref() else { break };
-                if batch.size_in_bytes() + b.size_in_bytes() > MAX_GROUP_BYTES {
+                if bytes + b.size_in_bytes() > MAX_GROUP_BYTES {
                     break;
                 }
-                batch.append(b);
-                *other = None;
-                group_len += 1;
+                bytes += b.size_in_bytes();
+                members.push((other.take().expect("checked above"), w.check.lock().take()));
             }
         }
-        (group_len, self.commit_or_fail(&mut batch))
+        let group_len = members.len();
+        let mut rejected: Vec<Option<Error>> = (0..group_len).map(|_| None).collect();
+        let mut batch: Option<WriteBatch> = None;
+        if members.iter().all(|(_, check)| check.is_none()) {
+            for (b, _) in members {
+                match &mut batch {
+                    None => batch = Some(b),
+                    Some(batch) => batch.append(&b),
+                }
+            }
+        } else {
+            // A transaction's check sees the database as of the group's start; the keys of
+            // the members accepted before it in the group are checked separately.
+            let mut group_keys = std::collections::BTreeSet::new();
+            for (i, (b, check)) in members.into_iter().enumerate() {
+                if let Some(check) = check {
+                    if let Err(e) = check.run(self, &group_keys) {
+                        rejected[i] = Some(e);
+                        continue;
+                    }
+                }
+                for op in b.iter() {
+                    match op {
+                        Ok(BatchOp::Put(k, _)) | Ok(BatchOp::Delete(k)) => {
+                            group_keys.insert(k.to_vec());
+                        }
+                        // Malformed batches fail in commit below.
+                        Err(_) => {}
+                    }
+                }
+                match &mut batch {
+                    None => batch = Some(b),
+                    Some(batch) => batch.append(&b),
+                }
+            }
+        }
+        let result = match &mut batch {
+            Some(batch) => self.commit_or_fail(batch),
+            None => Ok(()),
+        };
+        (group_len, result, rejected)
     }
 
     /// [`commit`](Self::commit); on an I/O error the database stops taking writes.

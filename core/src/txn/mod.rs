@@ -64,7 +64,7 @@
 mod conflict;
 mod iter;
 
-pub(crate) use conflict::KeyRange;
+pub(crate) use conflict::{CommitCheck, KeyRange};
 pub use iter::TxnIterator;
 
 use std::collections::BTreeMap;
@@ -340,13 +340,14 @@ impl Transaction {
             }
             ranges.push(KeyRange::point(k));
         }
-        let since = self.shared.snapshot.sequence();
-        let validate: crate::db::Validator =
-            Box::new(move |db: &DbInner| db.check_conflicts(&ranges, since));
+        let check = CommitCheck {
+            ranges,
+            since: self.shared.snapshot.sequence(),
+        };
         let r = self
             .shared
             .db
-            .write_validated(Some(batch), false, Some(validate));
+            .write_checked(Some(batch), false, Some(check));
         if r.is_ok() {
             self.shared.state.lock().status = Status::Committed;
         }
