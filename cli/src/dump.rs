@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::{Args, ValueEnum};
 use kevo::batch::BatchOp;
 use kevo::fs::{FileSystem, OsFileSystem, RandomAccessFile};
@@ -25,7 +25,7 @@ use kevo::sstable::{BlockHandle, Table};
 use kevo::wal::{LogReader, WalRecoveryMode};
 use kevo::WriteBatch;
 
-use crate::open::has_database;
+use crate::open::live_manifest;
 
 /// Longest escaped value printed in full; longer ones are cut with a `...(N bytes)` marker.
 const MAX_VALUE_CHARS: usize = 80;
@@ -314,35 +314,7 @@ pub fn dump_wal(args: &DumpWalArgs) -> Result<ExitCode> {
 
 pub fn manifest(args: &ManifestArgs) -> Result<ExitCode> {
     let dir = &args.db;
-    if !has_database(dir) {
-        bail!("no database at {}", dir.display());
-    }
-    let current = kevo::filename::current_path(dir);
-    let text =
-        std::fs::read(&current).with_context(|| format!("cannot read {}", current.display()))?;
-    let name = std::str::from_utf8(&text)
-        .ok()
-        .and_then(|t| t.strip_suffix('\n'))
-        .filter(|n| {
-            matches!(
-                kevo::filename::parse_file_name(n),
-                Some(kevo::filename::FileKind::Manifest(_))
-            )
-        })
-        .ok_or_else(|| {
-            anyhow!(
-                "corruption in {}: it does not name a manifest: {}",
-                current.display(),
-                escape_bytes(&text)
-            )
-        })?;
-    let path = dir.join(name);
-    if !path.is_file() {
-        bail!(
-            "CURRENT names {name}, which does not exist in {}",
-            dir.display()
-        );
-    }
+    let (name, path) = live_manifest(dir)?;
     let edits = read_manifest(&OsFileSystem, &path)?;
 
     with_stdout(|out| {

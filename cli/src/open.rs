@@ -1,6 +1,6 @@
 //! Opening databases the way the commands need them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
 use kevo::{Db, Options};
@@ -8,6 +8,43 @@ use kevo::{Db, Options};
 /// True if `dir` holds a kevo database (its `CURRENT` file names the live manifest).
 pub fn has_database(dir: &Path) -> bool {
     kevo::filename::current_path(dir).is_file()
+}
+
+/// The live manifest of the database in `dir`: the file `CURRENT` names, as `(name, path)`.
+///
+/// Errors: no database at `dir`; `CURRENT` does not name a manifest (corruption); the
+/// manifest it names is missing.
+pub fn live_manifest(dir: &Path) -> Result<(String, PathBuf)> {
+    if !has_database(dir) {
+        bail!("no database at {}", dir.display());
+    }
+    let current = kevo::filename::current_path(dir);
+    let text =
+        std::fs::read(&current).map_err(|e| anyhow!("cannot read {}: {e}", current.display()))?;
+    let name = std::str::from_utf8(&text)
+        .ok()
+        .and_then(|t| t.strip_suffix('\n'))
+        .filter(|n| {
+            matches!(
+                kevo::filename::parse_file_name(n),
+                Some(kevo::filename::FileKind::Manifest(_))
+            )
+        })
+        .ok_or_else(|| {
+            anyhow!(
+                "corruption in {}: it does not name a manifest: {}",
+                current.display(),
+                kevo::key::escape_bytes(&text)
+            )
+        })?;
+    let path = dir.join(name);
+    if !path.is_file() {
+        bail!(
+            "CURRENT names {name}, which does not exist in {}",
+            dir.display()
+        );
+    }
+    Ok((name.to_owned(), path))
 }
 
 /// Opens the existing database in `dir` with the options stored in it.

@@ -456,3 +456,96 @@ fn bench_rejects_unknown_compression() {
     assert_eq!(kevo(["bench", "--compression", "gzip"]).code, 2);
     assert_eq!(kevo(["bench", "--compaction", "universal"]).code, 2);
 }
+
+#[test]
+fn bench_runs_the_transaction_workloads() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("bench");
+    let out = ok([
+        "bench",
+        "--db",
+        p(&db),
+        "--num",
+        "2000",
+        "--threads",
+        "2",
+        "--benchmarks",
+        "fillseq,readmodifywrite,txnrmw,txnrmwhot",
+    ]);
+    let row = |w: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(w))
+            .unwrap_or_else(|| panic!("no {w} row in:\n{out}"))
+            .to_owned()
+    };
+    for w in ["readmodifywrite", "txnrmw", "txnrmwhot"] {
+        let ops: u64 = row(w).split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert_eq!(ops, 2000, "{out}");
+    }
+    assert!(row("txnrmw").contains("conflicts retried"), "{out}");
+    assert!(row("txnrmwhot").contains("conflicts retried"), "{out}");
+}
+
+#[test]
+fn check_passes_a_sound_database_and_names_damage() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("db");
+    ok([
+        "bench",
+        "--db",
+        p(&db),
+        "--num",
+        "20000",
+        "--benchmarks",
+        "fillrandom,compact,overwrite",
+    ]);
+    let out = ok(["check", p(&db)]);
+    assert!(out.contains("ok: no problem found"), "{out}");
+    let verified: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("tables: "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("a tables line");
+    assert!(verified >= 1, "{out}");
+
+    // Flip one byte in the middle of the largest table: a data block's checksum fails.
+    let mut tables: Vec<_> = std::fs::read_dir(&db)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sst"))
+        .collect();
+    tables.sort_by_key(|p| std::fs::metadata(p).unwrap().len());
+    let victim = tables.last().unwrap();
+    let mut bytes = std::fs::read(victim).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x40;
+    std::fs::write(victim, &bytes).unwrap();
+    let r = common::kevo(["check", p(&db)]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let name = victim.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("problem:") && l.contains(&name) && l.contains("corruption")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("FAILED: 1 problem(s)"), "{}", r.stdout);
+
+    // A database open elsewhere is refused, not checked while it changes.
+    let other = t.path().join("open");
+    let handle = kevo::Db::open(&other, kevo::Options::default()).unwrap();
+    handle.put(b"k", b"v").unwrap();
+    assert_one_error(
+        &common::kevo(["check", p(&other)]),
+        1,
+        "close it before checking",
+    );
+    handle.close().unwrap();
+    let out = ok(["check", p(&other)]);
+    assert!(
+        out.contains("wal: 1 segments, 1 records, 1 operations"),
+        "{out}"
+    );
+}
