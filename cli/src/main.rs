@@ -11,6 +11,7 @@ mod commands;
 mod dump;
 mod import;
 mod open;
+mod stress;
 
 use std::io;
 use std::process::ExitCode;
@@ -59,6 +60,10 @@ enum Command {
     /// manifest, key order and the manifest's metadata of each table, and the version's
     /// consistency (no overlap in L1+). Prints a summary; exit code 1 on any problem.
     Check(check::CheckArgs),
+    /// Run random puts, deletes, batches, gets, scans, snapshots and transactions from
+    /// several threads for a set time, with flushes, compactions and reopens going on, and
+    /// check every result against an in-memory model. Exit code 1 on any mismatch.
+    Stress(stress::StressArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
         Command::DumpWal(args) => dump::dump_wal(&args),
         Command::Manifest(args) => dump::manifest(&args),
         Command::Check(args) => check::run(&args),
+        Command::Stress(args) => stress::run(&args),
     };
     match result {
         Ok(code) => code,

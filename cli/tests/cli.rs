@@ -549,3 +549,36 @@ fn check_passes_a_sound_database_and_names_damage() {
         "{out}"
     );
 }
+
+#[test]
+fn stress_runs_and_checks_against_its_model() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("stress");
+    let out = ok([
+        "stress",
+        "--db",
+        p(&db),
+        "--duration",
+        "2",
+        "--threads",
+        "2",
+        "--keys",
+        "300",
+        "--reopen-every",
+        "1",
+    ]);
+    let summary = out.lines().last().unwrap();
+    assert!(summary.ends_with(", 0 failures"), "{out}");
+    let checks: u64 = summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" checks"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no check count in {summary}"));
+    assert!(checks > 100, "{out}");
+    assert!(!summary.contains(" 0 reopens"), "{out}");
+    // The database it leaves is sound.
+    assert!(ok(["check", p(&db)]).contains("ok: no problem found"));
+    // It refuses to reuse a directory.
+    let r = common::kevo(["stress", "--db", p(&db), "--duration", "1"]);
+    assert_one_error(&r, 1, "creates its database afresh");
+}
