@@ -309,6 +309,12 @@ impl DbInner {
         }
         let (log_number, manifest_number, current) = {
             let vs = self.versions.lock();
+            if vs.failure().is_some() {
+                // A manifest write failed: the failed edit may or may not be in effect after
+                // a reopen, so any file it added or removed may still be live. Delete nothing;
+                // the next open knows which files its manifest names.
+                return;
+            }
             (vs.log_number(), vs.manifest_number(), vs.current())
         };
         for level in 0..crate::manifest::NUM_LEVELS {
