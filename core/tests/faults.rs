@@ -22,6 +22,8 @@ use kevo::fs::{CrashMode, FaultKind, FileSystem, MemFileSystem};
 use kevo::{Db, Options, SyncMode, WriteBatch};
 
 type Model = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+/// One write's operations: `(key, Some(value))` for a put, `(key, None)` for a delete.
+type Ops = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
 const DIR: &str = "/db";
 
@@ -49,7 +51,7 @@ fn value(i: u64, round: u64) -> Vec<u8> {
 struct Writes {
     acked: Model,
     /// The write whose call failed: it may have been applied, or not.
-    in_flight: Option<Vec<(Vec<u8>, Option<Vec<u8>>)>>,
+    in_flight: Option<Ops>,
 }
 
 impl Writes {
@@ -61,7 +63,7 @@ impl Writes {
     }
 
     /// Runs one write (a put, a delete, or a batch of both) and records it.
-    fn apply(&mut self, db: &Db, ops: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> bool {
+    fn apply(&mut self, db: &Db, ops: Ops) -> bool {
         let mut batch = WriteBatch::new();
         for (k, v) in &ops {
             match v {
