@@ -137,9 +137,36 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
 /// Replays the live WAL segments, writes what they held to L0, and starts a new segment.
 fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
     let log_number = db.versions.lock().log_number();
-    let mut wals: Vec<u64> = db
-        .fs
-        .list(&db.dir)?
+    let names = db.fs.list(&db.dir)?;
+    // Every table the manifest names must exist: a missing one means the manifest and the
+    // directory disagree (a damaged manifest, or files removed by hand), and reads would
+    // fail later with a less useful error, or miss data.
+    let tables: HashSet<u64> = names
+        .iter()
+        .filter_map(|n| match parse_file_name(n) {
+            Some(FileKind::Table(n)) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let current = db.versions.lock().current();
+    for level in 0..crate::manifest::NUM_LEVELS {
+        if let Some(f) = current
+            .files(level)
+            .iter()
+            .find(|f| !tables.contains(&f.number))
+        {
+            return Err(Error::corruption(
+                "MANIFEST",
+                0,
+                format!(
+                    "the manifest names table {} at L{level}, which is missing from {}",
+                    f.number,
+                    db.dir.display()
+                ),
+            ));
+        }
+    }
+    let mut wals: Vec<u64> = names
         .iter()
         .filter_map(|n| match parse_file_name(n) {
             Some(FileKind::Wal(n)) if n >= log_number => Some(n),

@@ -130,7 +130,7 @@ impl VersionSet {
     /// points `CURRENT` at it. The old manifest is left in place for the engine's obsolete-file
     /// cleanup (it is no longer [`manifest_number`](Self::manifest_number)).
     ///
-    /// The manifest is read in [`WalRecoveryMode::TolerateCorruptedTail`]: a torn last edit
+    /// The manifest is read in [`WalRecoveryMode::TolerateIncompleteTail`]: a torn last edit
     /// is dropped, since `log_and_apply` had not returned for it; the fresh manifest means the
     /// torn bytes are never appended to.
     ///
@@ -160,7 +160,7 @@ impl VersionSet {
             e => e,
         })?;
         let mut reader =
-            LogReader::new(file, label.clone(), WalRecoveryMode::TolerateCorruptedTail);
+            LogReader::new(file, label.clone(), WalRecoveryMode::TolerateIncompleteTail);
 
         let mut builder = VersionBuilder::default();
         let mut format_version = None;
@@ -491,7 +491,7 @@ pub fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<u64> {
 
 /// Every edit of the manifest at `path`, with the offset of its record, for inspection
 /// (the `kevo manifest` command). Reads like recovery does
-/// ([`WalRecoveryMode::TolerateCorruptedTail`]), but applies nothing.
+/// ([`WalRecoveryMode::TolerateIncompleteTail`]), but applies nothing.
 ///
 /// Errors: [`Error::NotFound`] if the file does not exist; [`Error::Corruption`] for a
 /// damaged record (other than a torn tail) or an undecodable edit;
@@ -501,7 +501,7 @@ pub fn read_manifest(fs: &dyn FileSystem, path: &Path) -> Result<Vec<(u64, Versi
     let mut reader = LogReader::new(
         fs.open(path)?,
         label.clone(),
-        WalRecoveryMode::TolerateCorruptedTail,
+        WalRecoveryMode::TolerateIncompleteTail,
     );
     let mut edits = Vec::new();
     while let Some((offset, record)) = reader.read_record()? {

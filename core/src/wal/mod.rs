@@ -107,6 +107,15 @@
 //!   i.e. the database as it was at some point in time; records after the damage, even
 //!   intact ones, are not returned.
 //!
+//! - [`TolerateIncompleteTail`](WalRecoveryMode::TolerateIncompleteTail): only what a
+//!   crash during an unsynced append can leave is a torn tail: a last record cut short by
+//!   the end of the file (its available bytes do not match its checksum), or zero bytes to
+//!   the end of the file, with no valid fragment after. Every other damage, even in the
+//!   last record, is `Error::Corruption`, including a damaged length field (detected when
+//!   the bytes to the end of the file do match the checksum). The manifest is read this way:
+//!   each of its edits is synced before the engine acts on it (deleting a WAL segment or a
+//!   compaction's inputs), so a damaged complete edit must never be dropped silently.
+//!
 //! In every mode an I/O error while reading is [`Error::Io`](crate::Error::Io).
 //!
 //! # Writing

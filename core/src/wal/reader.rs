@@ -25,6 +25,13 @@ pub enum WalRecoveryMode {
     /// Stop at the first damage and keep every record before it; damage is never an error
     /// (it is reported through [`LogReader::dropped_tail`]).
     PointInTime,
+    /// Only a record cut short by the end of the file, or a tail of zero bytes, is a torn
+    /// tail (dropped and reported); any other damage, even in the last record (a checksum
+    /// mismatch, an unknown fragment type), is [`Error::Corruption`]. For logs whose every
+    /// record was synced before anything depended on it, such as the manifest: a crash can
+    /// only cut the unsynced last record short, so a complete record that fails its
+    /// checksum is damage to acknowledged data, not a torn write.
+    TolerateIncompleteTail,
 }
 
 /// What a [`LogReader`] dropped at the end of a log.
@@ -88,8 +95,13 @@ enum Physical {
     },
     /// The file ended on a fragment boundary (or inside a block trailer).
     Eof,
-    /// The bytes at `offset` are not a well-formed fragment.
-    Bad { offset: u64, reason: String },
+    /// The bytes at `offset` are not a well-formed fragment; `incomplete` if the file ends
+    /// before the fragment does.
+    Bad {
+        offset: u64,
+        reason: String,
+        incomplete: bool,
+    },
 }
 
 /// Damage found while assembling a record, before the mode decides what it means.
@@ -102,6 +114,8 @@ struct Damage {
     /// Where to start looking for surviving fragments.
     scan_from: u64,
     reason: String,
+    /// The file ends inside the damaged record (what a crash during its write leaves).
+    incomplete: bool,
 }
 
 impl LogReader {
@@ -204,10 +218,15 @@ impl LogReader {
                             reason: format!(
                                 "file ends inside the record that starts at offset {record_start}"
                             ),
+                            incomplete: true,
                         }),
                     };
                 }
-                Physical::Bad { offset, reason } => {
+                Physical::Bad {
+                    offset,
+                    reason,
+                    incomplete,
+                } => {
                     return self.on_damage(Damage {
                         at: offset,
                         record_start: partial.as_ref().map_or(offset, |p| p.0),
@@ -215,6 +234,7 @@ impl LogReader {
                         // looked for at every later byte.
                         scan_from: offset + 1,
                         reason,
+                        incomplete,
                     });
                 }
             };
@@ -227,6 +247,7 @@ impl LogReader {
                 record_start,
                 scan_from: offset,
                 reason,
+                incomplete: false,
             };
             match (kind, &mut partial) {
                 (RecordType::Full, None) => return Ok(Some((offset, payload.to_vec()))),
@@ -272,7 +293,34 @@ impl LogReader {
                 }
             }
             WalRecoveryMode::PointInTime => Ok(self.drop_tail(d)),
+            WalRecoveryMode::TolerateIncompleteTail => {
+                let torn = d.incomplete || self.zeros_from(d.at)?;
+                if torn && self.find_valid_fragment(d.scan_from)?.is_none() {
+                    Ok(self.drop_tail(d))
+                } else {
+                    corruption(format!(
+                        "{}; not the incomplete last record a torn write leaves",
+                        d.reason
+                    ))
+                }
+            }
         }
+    }
+
+    /// True if every byte from `offset` to the end of the file is zero (space a crash
+    /// extended the file by without writing it).
+    fn zeros_from(&self, offset: u64) -> Result<bool> {
+        let mut buf = vec![0u8; BLOCK_SIZE];
+        let mut at = offset;
+        while at < self.file_len {
+            let n = (self.file_len - at).min(BLOCK_SIZE as u64) as usize;
+            self.file.read_exact_at(at, &mut buf[..n])?;
+            if buf[..n].iter().any(|&b| b != 0) {
+                return Ok(false);
+            }
+            at += n as u64;
+        }
+        Ok(true)
     }
 
     fn drop_tail<T>(&mut self, d: Damage) -> Option<T> {
@@ -301,11 +349,18 @@ impl LogReader {
                 return Ok(Physical::Bad {
                     offset,
                     reason: "file ends inside a fragment header".into(),
+                    incomplete: true,
                 });
             };
             let start = self.pos + HEADER_SIZE;
             let end = start + h.length;
-            let bad = |reason: String| Ok(Physical::Bad { offset, reason });
+            let bad = |reason: String| {
+                Ok(Physical::Bad {
+                    offset,
+                    reason,
+                    incomplete: false,
+                })
+            };
             if end > BLOCK_SIZE {
                 return bad(format!(
                     "fragment length {} runs past the end of its block",
@@ -313,10 +368,25 @@ impl LogReader {
                 ));
             }
             if end > self.block.len() {
-                return bad(format!(
-                    "fragment length {} runs past the end of the file",
-                    h.length
-                ));
+                // A write cut short leaves a strict prefix of the payload, whose checksum
+                // does not match. If the bytes to the end of the file do match, the payload
+                // is whole and the length field is what is damaged.
+                let rest = &self.block[start.min(self.block.len())..];
+                let length_damaged = RecordType::from_u8(h.kind).is_some()
+                    && fragment_checksum(h.kind, rest) == h.checksum;
+                return Ok(Physical::Bad {
+                    offset,
+                    reason: if length_damaged {
+                        format!(
+                            "fragment length {} runs past the end of the file, but the bytes \
+                             to the end of the file are a whole fragment: the length is damaged",
+                            h.length
+                        )
+                    } else {
+                        format!("fragment length {} runs past the end of the file", h.length)
+                    },
+                    incomplete: !length_damaged,
+                });
             }
             let kind = match RecordType::from_u8(h.kind) {
                 Some(RecordType::Zero) => {

@@ -519,3 +519,46 @@ fn empty_file_and_reader_errors_are_sticky() {
         );
     }
 }
+
+#[test]
+fn tolerate_incomplete_tail_drops_only_a_cut_record() {
+    let mode = WalRecoveryMode::TolerateIncompleteTail;
+    let records: Vec<Vec<u8>> = (0..5).map(|i| payload(200, i)).collect();
+
+    // A record cut short by the end of the file: a torn write, dropped.
+    let (fs, path) = setup();
+    let written = write_log(&fs, &path, &records);
+    fs.truncate(&path, (written[4].start + 100) as usize)
+        .unwrap();
+    let (got, dropped) = read_log(&fs, &path, mode).unwrap();
+    assert_eq!(got, as_read(&written[..4]));
+    assert_eq!(dropped.unwrap().offset, written[4].start);
+
+    // A complete last record that fails its checksum: damage, not a torn write.
+    let (fs, path) = setup();
+    let written = write_log(&fs, &path, &records);
+    flip(&fs, &path, written[4].start + 50, 0x01);
+    assert!(read_log(&fs, &path, mode).unwrap_err().is_corruption());
+
+    // A damaged length field that makes the last fragment run past the end of the file:
+    // the bytes there are still a whole fragment, so this is damage too.
+    let (fs, path) = setup();
+    let written = write_log(&fs, &path, &records);
+    let length_high_byte = written[4].start + HEADER_SIZE as u64 - 2;
+    flip(&fs, &path, length_high_byte, 0x01);
+    let e = read_log(&fs, &path, mode).unwrap_err();
+    assert!(e.to_string().contains("length is damaged"), "{e}");
+    // ...while the tolerant mode takes it for a torn tail.
+    let (got, _) = read_log(&fs, &path, WalRecoveryMode::TolerateCorruptedTail).unwrap();
+    assert_eq!(got, as_read(&written[..4]));
+
+    // Zeros after the last record (space a crash extended the file by): dropped.
+    let (fs, path) = setup();
+    let written = write_log(&fs, &path, &records);
+    let mut bytes = fs.read_all(&path).unwrap();
+    bytes.extend_from_slice(&[0u8; 500]);
+    let p = copy_file(&fs, &bytes);
+    let (got, dropped) = read_log(&fs, &p, mode).unwrap();
+    assert_eq!(got, as_read(&written));
+    assert_eq!(dropped.unwrap().bytes, 500);
+}
