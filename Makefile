@@ -4,7 +4,7 @@ SHELL  := /bin/bash
 CARGO  ?= cargo
 PYTHON ?= python3
 
-.PHONY: all build demo demo-main test test-rust lint toolchain bench clean
+.PHONY: all build demo demo-main test test-rust lint toolchain bench crash-test clean
 
 # Each binding adds its own test and demo steps from mk/<binding>.mk (appending to TESTS and
 # DEMOS), so the targets below stay short and every binding's rules live in one file.
@@ -30,6 +30,7 @@ test: lint $(TESTS)
 
 lint: toolchain
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(PYTHON) -m unittest discover -s scripts -p 'test_*.py'
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
@@ -41,6 +42,10 @@ test-rust:
 toolchain:
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+## crash-test: the SIGKILL crash loop at scale (10,000 cycles; `make test` runs 300)
+crash-test:
+	KEVO_KILL_CYCLES=$${KEVO_KILL_CYCLES:-10000} $(CARGO) test --release -p kevo --test kill -- --nocapture
 
 ## bench: the workspace's cargo benchmarks
 bench:

@@ -7,7 +7,7 @@
 //! Half of the multi-key writes are transactions.
 //!
 //! The child is this same test binary, re-run with `KEVO_KILL_CHILD` set. `KEVO_KILL_CYCLES`
-//! sets the number of cycles (default 100).
+//! sets the number of cycles (default 300; `make crash-test` runs 10,000).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -162,7 +162,7 @@ fn acknowledged_writes_survive_sigkill() {
     let cycles: u64 = std::env::var("KEVO_KILL_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+        .unwrap_or(300);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap().to_owned();
     let mut model = Model::new();
