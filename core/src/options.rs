@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFileSystem};
+use crate::wal::WalRecoveryMode;
 
 /// When a write is forced to stable storage (fsync) before it is acknowledged.
 ///
@@ -164,6 +165,22 @@ pub struct Options {
     /// Most SSTables kept open at once by the table cache (each holds a file descriptor);
     /// the least recently used is closed beyond it. Default 1000. Not persisted.
     pub max_open_files: usize,
+    /// What recovery does with damage in the WAL at open; see [`WalRecoveryMode`] and the
+    /// [`wal`](crate::wal#recovery-modes) module for each mode's guarantee. Default
+    /// [`WalRecoveryMode::TolerateCorruptedTail`]: an incomplete or damaged last record is
+    /// dropped (it was never acknowledged as durable, or a crash tore it); damage followed
+    /// by intact records fails the open with [`Error::Corruption`]. `AbsoluteConsistency`
+    /// fails the open on any damage; `PointInTime` recovers every write before the first
+    /// damage and drops the rest, later WAL segments included. Not persisted.
+    pub wal_recovery_mode: WalRecoveryMode,
+    /// Check more at open, so damage is found before it is served: every live SSTable's
+    /// size must match the manifest, and each is opened, which verifies the checksums of its
+    /// footer, index, filter and properties blocks. Default `true`; `false` opens faster
+    /// when there are many tables (each is then opened on first read). Data-block checksums
+    /// are verified on every read whatever this says, and a corrupt input stops a
+    /// compaction, leaving the database readable but refusing writes (see
+    /// [`Error::Background`]). Not persisted.
+    pub paranoid_checks: bool,
     /// The file system all I/O goes through. Default [`OsFileSystem`]; tests use
     /// [`MemFileSystem`](crate::fs::MemFileSystem). Not persisted.
     pub fs: Arc<dyn FileSystem>,
@@ -195,6 +212,8 @@ impl Default for Options {
             block_cache_size: 64 << 20,
             max_open_files: 1000,
             cache_index_and_filter_blocks: false,
+            wal_recovery_mode: WalRecoveryMode::TolerateCorruptedTail,
+            paranoid_checks: true,
             fs: Arc::new(OsFileSystem),
         }
     }
@@ -238,6 +257,8 @@ impl fmt::Debug for Options {
                 "cache_index_and_filter_blocks",
                 &self.cache_index_and_filter_blocks,
             )
+            .field("wal_recovery_mode", &self.wal_recovery_mode)
+            .field("paranoid_checks", &self.paranoid_checks)
             .finish_non_exhaustive()
     }
 }
@@ -256,6 +277,14 @@ impl Options {
     setter!(
         /// Sets [`Options::create_if_missing`].
         create_if_missing: bool
+    );
+    setter!(
+        /// Sets [`Options::wal_recovery_mode`].
+        wal_recovery_mode: WalRecoveryMode
+    );
+    setter!(
+        /// Sets [`Options::paranoid_checks`].
+        paranoid_checks: bool
     );
     setter!(
         /// Sets [`Options::error_if_exists`].

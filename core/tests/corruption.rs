@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use kevo::filename::{parse_file_name, FileKind};
 use kevo::fs::{FileSystem, MemFileSystem};
+use kevo::wal::WalRecoveryMode;
 use kevo::{Db, Error, Options};
 
 fn options(fs: &MemFileSystem) -> Options {
@@ -273,21 +274,163 @@ fn a_wal_cut_at_every_byte_recovers_the_records_before_the_cut() {
         ends.push(pos);
     }
     assert_eq!(pos, len);
-    for cut in 0..=len {
-        let image = fs.fork();
-        image.truncate(&wal, cut).unwrap();
-        // The default mode drops an incomplete last record: exactly the records wholly
-        // before the cut survive.
-        let db = Db::reopen_on("/db", Arc::new(image))
-            .unwrap_or_else(|e| panic!("cut at {cut}: a torn tail must not fail the open: {e}"));
-        let state: BTreeMap<Vec<u8>, Vec<u8>> = db
-            .scan::<Vec<u8>, _>(..)
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
-        let whole = ends.iter().filter(|&&e| e <= cut).count();
-        let want: BTreeMap<Vec<u8>, Vec<u8>> = (0..whole).map(|i| (key(i), value(i))).collect();
-        assert_eq!(state, want, "cut at {cut}");
+    let modes = [
+        WalRecoveryMode::TolerateCorruptedTail,
+        WalRecoveryMode::AbsoluteConsistency,
+        WalRecoveryMode::PointInTime,
+        WalRecoveryMode::TolerateIncompleteTail,
+    ];
+    for mode in modes {
+        for cut in 0..=len {
+            let image = fs.fork();
+            image.truncate(&wal, cut).unwrap();
+            let whole = ends.iter().filter(|&&e| e <= cut).count();
+            let on_boundary = cut == 0 || ends.contains(&cut);
+            let opened = Db::open("/db", options(&image).wal_recovery_mode(mode));
+            let db = match (mode, opened) {
+                // Absolute consistency: a cut inside a record fails the open.
+                (WalRecoveryMode::AbsoluteConsistency, Err(e)) if !on_boundary => {
+                    assert!(e.is_corruption(), "{mode:?} cut at {cut}: {e}");
+                    continue;
+                }
+                (_, Ok(db)) => db,
+                (_, Err(e)) => panic!("{mode:?} cut at {cut}: the open failed: {e}"),
+            };
+            // Every other mode drops an incomplete last record: exactly the records wholly
+            // before the cut survive.
+            let state: BTreeMap<Vec<u8>, Vec<u8>> = db
+                .scan::<Vec<u8>, _>(..)
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            let want: BTreeMap<Vec<u8>, Vec<u8>> = (0..whole).map(|i| (key(i), value(i))).collect();
+            assert_eq!(state, want, "{mode:?} cut at {cut}");
+        }
     }
-    eprintln!("wal truncations: {} cut points, 0 failures", len + 1);
+    eprintln!(
+        "wal truncations: {} cut points x {} recovery modes, 0 failures",
+        len + 1,
+        modes.len()
+    );
+}
+
+/// Damage in the middle of the WAL, per recovery mode: the default and absolute consistency
+/// refuse to open (intact records follow the damage); point-in-time keeps every record
+/// before the damaged one and drops the rest.
+#[test]
+fn mid_log_damage_per_recovery_mode() {
+    let fs = MemFileSystem::new();
+    let n = 30;
+    {
+        let db = Db::open("/db", options(&fs)).unwrap();
+        for i in 0..n {
+            db.put(&key(i), &value(i)).unwrap();
+        }
+        db.close().unwrap();
+    }
+    let wal = find(&fs, |k| matches!(k, FileKind::Wal(_)))
+        .last()
+        .unwrap()
+        .clone();
+    // Record 10 starts after records 0..10; flip a byte of its payload.
+    let start: usize = (0..10)
+        .map(|i| 11 + 12 + 3 + key(i).len() + value(i).len())
+        .sum();
+    let bytes = fs.read_all(&wal).unwrap();
+    for mode in [
+        WalRecoveryMode::TolerateCorruptedTail,
+        WalRecoveryMode::AbsoluteConsistency,
+        WalRecoveryMode::TolerateIncompleteTail,
+    ] {
+        let image = fs.fork();
+        image
+            .corrupt(&wal, start + 20, &[bytes[start + 20] ^ 0x04])
+            .unwrap();
+        let e = Db::open("/db", options(&image).wal_recovery_mode(mode)).unwrap_err();
+        assert!(e.is_corruption(), "{mode:?}: {e}");
+    }
+    let image = fs.fork();
+    image
+        .corrupt(&wal, start + 20, &[bytes[start + 20] ^ 0x04])
+        .unwrap();
+    let db = Db::open(
+        "/db",
+        options(&image).wal_recovery_mode(WalRecoveryMode::PointInTime),
+    )
+    .unwrap();
+    let state: BTreeMap<Vec<u8>, Vec<u8>> = db
+        .scan::<Vec<u8>, _>(..)
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let want: BTreeMap<Vec<u8>, Vec<u8>> = (0..10).map(|i| (key(i), value(i))).collect();
+    assert_eq!(state, want);
+}
+
+/// `paranoid_checks` (the default) finds a truncated or damaged table at open; without it
+/// the open succeeds and the damage is found when the table is read.
+#[test]
+fn paranoid_checks_find_damaged_tables_at_open() {
+    let fs = MemFileSystem::new();
+    {
+        let db = Db::open("/db", options(&fs)).unwrap();
+        for i in 0..200 {
+            db.put(&key(i), &value(i)).unwrap();
+        }
+        db.flush().unwrap();
+        db.close().unwrap();
+    }
+    let table = find(&fs, |k| matches!(k, FileKind::Table(_)))[0].clone();
+    let len = fs.read_all(&table).unwrap().len();
+
+    let truncated = fs.fork();
+    truncated.truncate(&table, len - 100).unwrap();
+    let e = Db::open("/db", options(&truncated)).unwrap_err();
+    assert!(e.is_corruption(), "{e}");
+    assert!(e.to_string().contains("the manifest says"), "{e}");
+
+    // The last bytes are the footer: damage there is found by opening the table.
+    let damaged = fs.fork();
+    let b = fs.read_all(&table).unwrap()[len - 5];
+    damaged.corrupt(&table, len - 5, &[b ^ 0xff]).unwrap();
+    let e = Db::open("/db", options(&damaged)).unwrap_err();
+    assert!(e.is_corruption(), "{e}");
+    let db = Db::open("/db", options(&damaged).paranoid_checks(false)).unwrap();
+    assert!(db.get(&key(5)).unwrap_err().is_corruption());
+}
+
+/// A corrupt compaction input stops the compaction with `Corruption`; the database stays
+/// readable (undamaged data is served, the damaged block answers `Corruption`) and refuses
+/// writes until reopened.
+#[test]
+fn a_corrupt_input_stops_compaction_and_leaves_the_database_readable() {
+    let fs = MemFileSystem::new();
+    {
+        let db = Db::open("/db", options(&fs)).unwrap();
+        for i in 0..100 {
+            db.put(&key(i), &value(i)).unwrap();
+        }
+        db.flush().unwrap();
+        for i in 100..200 {
+            db.put(&key(i), &value(i)).unwrap();
+        }
+        db.flush().unwrap();
+        db.close().unwrap();
+    }
+    let tables = find(&fs, |k| matches!(k, FileKind::Table(_)));
+    assert_eq!(tables.len(), 2);
+    // The first data block of the first table (keys from 0).
+    let b = fs.read_all(&tables[0]).unwrap()[40];
+    fs.corrupt(&tables[0], 40, &[b ^ 0x20]).unwrap();
+    let db = Db::open("/db", options(&fs)).unwrap();
+    let e = db.compact_range(None, None).unwrap_err();
+    assert!(
+        e.is_corruption() || matches!(e, Error::Background(_)),
+        "{e}"
+    );
+    assert_eq!(db.get(&key(150)).unwrap(), Some(value(150)));
+    assert!(db.get(&key(0)).unwrap_err().is_corruption());
+    let e = db.put(b"new", b"write").unwrap_err();
+    assert!(matches!(e, Error::Background(_)), "{e}");
+    assert!(e.to_string().contains("read-only"), "{e}");
 }

@@ -134,6 +134,24 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
     Ok(Db { inner })
 }
 
+/// [`Options::paranoid_checks`] at open: the table's size must be the manifest's, and
+/// opening it verifies its footer, index, filter and properties checksums.
+fn check_table_at_open(db: &Arc<DbInner>, f: &crate::manifest::FileMetaData) -> Result<()> {
+    let path = crate::filename::table_path(&db.dir, f.number);
+    let len = db.fs.open(&path)?.len();
+    if len != f.file_size {
+        return Err(Error::corruption(
+            path.display().to_string(),
+            0,
+            format!(
+                "the table is {len} bytes, the manifest says {} (truncated or replaced?)",
+                f.file_size
+            ),
+        ));
+    }
+    db.tables.get(f.number).map(|_| ())
+}
+
 /// Replays the live WAL segments, writes what they held to L0, and starts a new segment.
 fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
     let log_number = db.versions.lock().log_number();
@@ -150,20 +168,21 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
         .collect();
     let current = db.versions.lock().current();
     for level in 0..crate::manifest::NUM_LEVELS {
-        if let Some(f) = current
-            .files(level)
-            .iter()
-            .find(|f| !tables.contains(&f.number))
-        {
-            return Err(Error::corruption(
-                "MANIFEST",
-                0,
-                format!(
-                    "the manifest names table {} at L{level}, which is missing from {}",
-                    f.number,
-                    db.dir.display()
-                ),
-            ));
+        for f in current.files(level) {
+            if !tables.contains(&f.number) {
+                return Err(Error::corruption(
+                    "MANIFEST",
+                    0,
+                    format!(
+                        "the manifest names table {} at L{level}, which is missing from {}",
+                        f.number,
+                        db.dir.display()
+                    ),
+                ));
+            }
+            if db.options.paranoid_checks {
+                check_table_at_open(db, f)?;
+            }
         }
     }
     let mut wals: Vec<u64> = names
@@ -185,7 +204,8 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
         let path = wal_path(&db.dir, number);
         let name = path.display().to_string();
         let file = db.fs.open(&path)?;
-        let mut reader = LogReader::new(file, name.clone(), WalRecoveryMode::TolerateCorruptedTail);
+        let mode = db.options.wal_recovery_mode;
+        let mut reader = LogReader::new(file, name.clone(), mode);
         let mut sealed = false;
         while let Some((offset, record)) = reader.read_record()? {
             if record.is_empty() {
@@ -215,6 +235,10 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
                 }
                 mem = Arc::new(MemTable::new(0, db.options.memtable_size));
             }
+        }
+        if mode == WalRecoveryMode::PointInTime && reader.dropped_tail().is_some() {
+            // The history stops at the first damage: later segments hold writes after it.
+            break;
         }
         if !sealed && i + 1 != wals.len() {
             // The segment was never sealed, so power was lost before the seal reached the
