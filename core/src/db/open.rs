@@ -48,6 +48,13 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
             return Err(Error::NotFound(format!("no database at {}", dir.display())));
         }
         fs.create_dir_all(dir)?;
+        // The new directory's entry in its parent must be durable too, or a power loss
+        // could take the whole database, acknowledged writes and all, with it.
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs.sync_dir(parent)?;
     }
     let lock = fs.lock(&lock_path(dir))?;
 
