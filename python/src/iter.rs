@@ -99,7 +99,7 @@ impl Mode {
 /// A cursor and the database handle it came from.
 pub struct CursorState {
     it: DbIterator,
-    _source: Source,
+    source: Source,
 }
 
 /// The state behind a mutex only so that the class is `Sync` (as PyO3 requires); the
@@ -115,10 +115,7 @@ pub fn open_cursor(
     read: ReadOptions,
 ) -> PyResult<Owned<Mutex<CursorState>>> {
     let it = py.detach(|| source.iter(read)).py_err(py)?;
-    Ok(Owned::new(Mutex::new(CursorState {
-        it,
-        _source: source,
-    })))
+    Ok(Owned::new(Mutex::new(CursorState { it, source })))
 }
 
 const FIRST_CHUNK: usize = 64;
@@ -241,6 +238,10 @@ impl RangeIter {
 
     /// The next key, value or `(key, value)`; `StopIteration` at the end of the range.
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        // Entries read ahead are not handed out once the database is closed.
+        if state(self.cursor.get_mut(py)?).source.db().is_closed() {
+            return Err(crate::errors::to_py(py, kevo::Error::Closed));
+        }
         if self.chunk.next == self.chunk.ends.len() {
             if let Some(e) = self.error.take() {
                 self.done = true;

@@ -164,40 +164,41 @@ pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
                 "max_open_files" => o.max_open_files = want_usize(n, &v)?,
                 _ => {
                     return Err(PyTypeError::new_err(format!(
-                        "open() got an unexpected keyword argument {name:?} (options: {})",
+                        "open() got an unexpected keyword argument '{name}' (options: {})",
                         NAMES.join(", ")
                     )))
                 }
             }
         }
     }
-    o.sync_mode =
-        match (sync_mode.as_str(), sync_bytes, sync_interval) {
-            ("none", None, None) => SyncMode::None,
-            ("always", None, None) => SyncMode::Always,
-            ("batched", Some(bytes), Some(secs)) => SyncMode::Batched {
-                bytes,
-                interval: Duration::from_secs_f64(secs),
-            },
-            ("batched", _, _) => {
-                return Err(invalid_argument(
-                    py,
-                    "sync_mode=\"batched\" needs sync_bytes (int) and sync_interval (seconds)",
-                ))
-            }
-            ("none" | "always", _, _) => {
-                return Err(invalid_argument(
-                    py,
-                    "sync_bytes and sync_interval apply only to sync_mode=\"batched\"",
-                ))
-            }
-            (other, _, _) => return Err(invalid_argument(
+    o.sync_mode = match (sync_mode.as_str(), sync_bytes, sync_interval) {
+        ("none", None, None) => SyncMode::None,
+        ("always", None, None) => SyncMode::Always,
+        ("batched", Some(bytes), Some(secs)) => SyncMode::Batched {
+            bytes,
+            interval: Duration::from_secs_f64(secs),
+        },
+        ("batched", _, _) => {
+            return Err(invalid_argument(
+                py,
+                "sync_mode=\"batched\" needs sync_bytes (int) and sync_interval (seconds)",
+            ))
+        }
+        ("none" | "always", _, _) => {
+            return Err(invalid_argument(
+                py,
+                "sync_bytes and sync_interval apply only to sync_mode=\"batched\"",
+            ))
+        }
+        (other, _, _) => {
+            return Err(invalid_argument(
                 py,
                 format!(
                     "option sync_mode must be \"none\", \"always\" or \"batched\", got {other:?}"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     o.compression = match (compression.as_deref(), zstd_level) {
         (None | Some("lz4"), None) => Compression::Lz4,
         (Some("none"), None) => Compression::None,

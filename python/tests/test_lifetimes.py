@@ -1,0 +1,188 @@
+"""Lifetimes and concurrency: threads, close while iterating, fork, pickling."""
+
+from __future__ import annotations
+
+import copy
+import os
+import pathlib
+import pickle
+import sys
+import threading
+from typing import Any, Callable, List
+
+import pytest
+
+import kevo
+
+
+def test_threads_read_and_write(db: kevo.DB) -> None:
+    n_threads, n = 4, 2000
+    errors: List[BaseException] = []
+
+    def writer(t: int) -> None:
+        try:
+            for i in range(n):
+                db[b"t%d/%05d" % (t, i)] = b"%d" % i
+                if i % 500 == 0:
+                    with db.write_batch() as b:
+                        b[b"batch/%d/%d" % (t, i)] = b"x"
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    def reader(t: int) -> None:
+        try:
+            for i in range(n):
+                v = db.get(b"t%d/%05d" % (t, i))
+                assert v is None or v == b"%d" % i
+                if i % 400 == 0:
+                    keys = list(db.keys(prefix=b"t%d/" % t))
+                    assert keys == sorted(keys)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(n_threads)]
+    threads += [threading.Thread(target=reader, args=(t,)) for t in range(n_threads)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    for t in range(n_threads):
+        assert len(db.keys(prefix=b"t%d/" % t)) == n
+    assert len(db.keys(prefix=b"batch/")) == n_threads * 4
+
+
+def test_gil_is_released_during_engine_calls(db: kevo.DB) -> None:
+    """A Python thread keeps running while another is inside a long engine call."""
+    for i in range(20_000):
+        db[b"%06d" % i] = b"v" * 100
+    ticks = 0
+    stop = threading.Event()
+
+    def spin() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    th = threading.Thread(target=spin)
+    th.start()
+    try:
+        before = ticks
+        for _ in range(5):
+            db.compact_range()
+            len(db)
+        assert ticks > before
+    finally:
+        stop.set()
+        th.join()
+
+
+def test_close_while_iterating(abc_db: kevo.DB) -> None:
+    it = iter(abc_db.items())
+    assert next(it) == (b"a", b"A")
+    abc_db.close()
+    with pytest.raises(kevo.ClosedError):
+        # Entries already read ahead are not handed out either.
+        for _ in range(10):
+            next(it)
+
+
+def test_close_from_another_thread_while_iterating(path: pathlib.Path) -> None:
+    db = kevo.open(path)
+    with db.write_batch() as b:
+        for i in range(50_000):
+            b[b"%06d" % i] = b"v" * 20
+    seen = 0
+    with pytest.raises(kevo.ClosedError):
+        for _ in db.keys():
+            seen += 1
+            if seen == 1000:
+                threading.Thread(target=db.close).start()
+    assert seen < 50_000
+
+
+def test_iterator_keeps_database_alive(path: pathlib.Path) -> None:
+    db = kevo.open(path)
+    db[b"a"] = b"1"
+    it = iter(db.items())
+    del db
+    assert list(it) == [(b"a", b"1")]
+
+
+def test_snapshot_outlives_the_name(path: pathlib.Path) -> None:
+    db = kevo.open(path)
+    db[b"a"] = b"1"
+    snap = db.snapshot()
+    del db
+    assert snap[b"a"] == b"1"
+    snap.release()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda db: db,
+        lambda db: db.snapshot(),
+        lambda db: db.write_batch(),
+        lambda db: db.iterator(),
+        lambda db: iter(db.keys()),
+    ],
+    ids=["db", "snapshot", "batch", "cursor", "iterator"],
+)
+def test_handles_refuse_pickling(db: kevo.DB, make: Callable[[kevo.DB], Any]) -> None:
+    handle = make(db)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(handle)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        copy.copy(handle)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_fork_child_gets_fork_error(path: pathlib.Path) -> None:
+    db = kevo.open(path)
+    db[b"a"] = b"1"
+    it = iter(db.keys())
+    snap = db.snapshot()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code
+        code = 0
+        try:
+            for i, call in enumerate(
+                [
+                    lambda: db[b"a"],
+                    lambda: db.__setitem__(b"b", b"2"),
+                    lambda: list(it),
+                    lambda: snap[b"a"],
+                    lambda: db.close(),
+                ]
+            ):
+                try:
+                    call()
+                    code = 10 + i
+                    break
+                except kevo.ForkError as e:
+                    if "after fork()" not in str(e) or not isinstance(e, RuntimeError):
+                        code = 30 + i
+                        break
+            # Dropping the handles in the child must neither crash nor release the
+            # parent's lock.
+            del db, it, snap
+            import gc
+
+            gc.collect()
+        except BaseException:  # noqa: BLE001
+            code = 99
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status), status
+    assert os.WEXITSTATUS(status) == 0, os.WEXITSTATUS(status)
+    # The parent's handle still works and still holds the lock.
+    assert db[b"a"] == b"1"
+    with pytest.raises(kevo.LockedError):
+        kevo.open(path)
+    db.close()
+
+
+def test_version() -> None:
+    assert kevo.__version__ == "0.1.0"
+    assert sys.modules["kevo._kevo"].__version__ == kevo.__version__
