@@ -71,6 +71,18 @@ impl<T> Owned<T> {
     }
 }
 
+impl<T> Owned<T> {
+    /// The value, taken out (to be owned elsewhere), or `kevo.ForkError` in a child.
+    pub fn into_inner(self, py: Python<'_>) -> PyResult<T> {
+        if self.generation != generation() {
+            return Err(crate::errors::forked(py));
+        }
+        let mut this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped (ManuallyDrop), so the value is taken exactly once.
+        Ok(unsafe { ManuallyDrop::take(&mut this.value) })
+    }
+}
+
 impl<T> Deref for Owned<T> {
     type Target = T;
 

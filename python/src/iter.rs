@@ -11,7 +11,7 @@
 //! Neither is meant to be shared between threads: concurrent use of one iterator raises
 //! `RuntimeError` (PyO3's borrow check) instead of blocking.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use kevo::{Db, DbIterator, ReadOptions, Snapshot};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -99,7 +99,7 @@ impl Mode {
 /// A cursor and the database handle it came from.
 pub struct CursorState {
     it: DbIterator,
-    source: Source,
+    _source: Source,
 }
 
 /// The state behind a mutex only so that the class is `Sync` (as PyO3 requires); the
@@ -115,12 +115,20 @@ pub fn open_cursor(
     read: ReadOptions,
 ) -> PyResult<Owned<Mutex<CursorState>>> {
     let it = py.detach(|| source.iter(read)).py_err(py)?;
-    Ok(Owned::new(Mutex::new(CursorState { it, source })))
+    Ok(Owned::new(Mutex::new(CursorState {
+        it,
+        _source: source,
+    })))
 }
 
 const FIRST_CHUNK: usize = 64;
 const MAX_CHUNK: usize = 1024;
 const MAX_CHUNK_BYTES: usize = 1 << 20;
+/// Chunks read inline (64 + 128 + 256 + 512 entries) before a long iteration moves its
+/// engine cursor to a read-ahead thread.
+const INLINE_CHUNKS: u32 = 4;
+/// Chunks the read-ahead thread may have ready before it waits for the consumer.
+const READ_AHEAD: usize = 2;
 
 /// Entries read ahead, in flat buffers: entry `i` is `keys[ends[i-1].0..ends[i].0]` (and the
 /// same in `values` with `.1`).
@@ -145,16 +153,105 @@ impl Chunk {
         let (k1, v1) = self.ends[i];
         (&self.keys[k0..k1], &self.values[v0..v1])
     }
+
+    /// Refills the chunk from `it` (already positioned) with up to `size` entries; returns
+    /// whether the range is done, and the engine's error if it stopped on one.
+    fn fill_from(
+        &mut self,
+        it: &mut DbIterator,
+        mode: Mode,
+        reverse: bool,
+        size: usize,
+    ) -> (bool, Option<kevo::Error>) {
+        self.clear();
+        let mut bytes = 0;
+        while it.valid() && self.ends.len() < size && bytes < MAX_CHUNK_BYTES {
+            if mode != Mode::Values {
+                self.keys.extend_from_slice(it.key());
+            }
+            if mode != Mode::Keys {
+                self.values.extend_from_slice(it.value());
+            }
+            self.ends.push((self.keys.len(), self.values.len()));
+            bytes = self.keys.len() + self.values.len();
+            if reverse {
+                it.prev();
+            } else {
+                it.next();
+            }
+        }
+        if it.valid() {
+            (false, None)
+        } else {
+            (true, it.status().err())
+        }
+    }
+}
+
+/// A chunk made by the read-ahead thread.
+struct Filled {
+    chunk: Chunk,
+    done: bool,
+    error: Option<kevo::Error>,
+}
+
+/// The consumer's end of a read-ahead thread: filled chunks come in, spent ones go back
+/// for reuse. Dropping it stops the thread (its next send fails).
+struct ReadAhead {
+    /// Behind a mutex only for `Sync`; used through `get_mut`.
+    filled: Mutex<mpsc::Receiver<Filled>>,
+    spare: mpsc::Sender<Chunk>,
+}
+
+impl ReadAhead {
+    /// Moves `cursor` to a new thread that fills chunks of `MAX_CHUNK` entries ahead of the
+    /// consumer, at most `READ_AHEAD` at a time.
+    fn start(cursor: CursorState, mode: Mode, reverse: bool) -> std::io::Result<ReadAhead> {
+        let (filled_tx, filled_rx) = mpsc::sync_channel::<Filled>(READ_AHEAD);
+        let (spare_tx, spare_rx) = mpsc::channel::<Chunk>();
+        std::thread::Builder::new()
+            .name("kevo-read-ahead".into())
+            .spawn(move || {
+                let mut cursor = cursor;
+                loop {
+                    let mut chunk = spare_rx.try_recv().unwrap_or_default();
+                    let (done, error) = chunk.fill_from(&mut cursor.it, mode, reverse, MAX_CHUNK);
+                    if filled_tx.send(Filled { chunk, done, error }).is_err() || done {
+                        break;
+                    }
+                }
+            })?;
+        Ok(ReadAhead {
+            filled: Mutex::new(filled_rx),
+            spare: spare_tx,
+        })
+    }
+}
+
+/// Where a [`RangeIter`] gets its chunks.
+enum Feed {
+    /// Filled in the calling thread, with the GIL released (short iterations).
+    Inline(Owned<Mutex<CursorState>>),
+    /// Filled by a read-ahead thread (long iterations: the engine's work then overlaps the
+    /// Python loop's).
+    ReadAhead(Owned<ReadAhead>),
+    /// Between the two.
+    Moving,
 }
 
 /// The iterator of `keys()`, `values()`, `items()` and `iter(db)`: entries in key order (or
 /// reverse order), read in chunks with the GIL released.
+///
+/// The first chunks (64 entries, doubling) are read in the calling thread; past about a
+/// thousand entries, the engine cursor moves to a read-ahead thread that fills chunks of
+/// 1024 while Python consumes the previous one.
 #[pyclass(module = "kevo._kevo", name = "RangeIterator")]
 pub struct RangeIter {
-    cursor: Owned<Mutex<CursorState>>,
+    db: Owned<Arc<Db>>,
+    feed: Feed,
     mode: Mode,
     reverse: bool,
-    started: bool,
+    fills: u32,
     done: bool,
     error: Option<kevo::Error>,
     chunk_size: usize,
@@ -170,11 +267,13 @@ impl RangeIter {
         mode: Mode,
         reverse: bool,
     ) -> PyResult<RangeIter> {
+        let db = Owned::new(source.db().clone());
         Ok(RangeIter {
-            cursor: open_cursor(py, source, read)?,
+            db,
+            feed: Feed::Inline(open_cursor(py, source, read)?),
             mode,
             reverse,
-            started: false,
+            fills: 0,
             done: false,
             error: None,
             chunk_size: FIRST_CHUNK,
@@ -182,46 +281,66 @@ impl RangeIter {
         })
     }
 
-    /// Reads the next chunk (GIL released). Leaves `done` set at the end of the range and
-    /// `error` set if the engine failed.
+    /// Reads the next chunk (GIL released while waiting for or making it). Leaves `done`
+    /// set at the end of the range and `error` set if the engine failed.
     fn fill(&mut self, py: Python<'_>) -> PyResult<()> {
-        let cursor = state(self.cursor.get_mut(py)?);
+        let (mode, reverse) = (self.mode, self.reverse);
+        if self.fills == INLINE_CHUNKS {
+            if let Feed::Inline(cursor) = std::mem::replace(&mut self.feed, Feed::Moving) {
+                let cursor = cursor.into_inner(py)?;
+                let cursor = cursor.into_inner().unwrap_or_else(|p| p.into_inner());
+                self.feed = Feed::ReadAhead(Owned::new(
+                    ReadAhead::start(cursor, mode, reverse).map_err(|e| {
+                        crate::errors::to_py(py, kevo::Error::io("spawn the read-ahead thread", e))
+                    })?,
+                ));
+            }
+        }
         let chunk = &mut self.chunk;
-        let (mode, reverse, size, started) =
-            (self.mode, self.reverse, self.chunk_size, self.started);
-        let (done, error) = py.detach(|| {
-            chunk.clear();
-            let it = &mut cursor.it;
-            if !started {
-                if reverse {
-                    it.seek_to_last();
-                } else {
-                    it.seek_to_first();
+        let (done, error) = match &mut self.feed {
+            Feed::Inline(cursor) => {
+                let cursor = state(cursor.get_mut(py)?);
+                let (size, first) = (self.chunk_size, self.fills == 0);
+                py.detach(|| {
+                    let it = &mut cursor.it;
+                    if first {
+                        if reverse {
+                            it.seek_to_last();
+                        } else {
+                            it.seek_to_first();
+                        }
+                    }
+                    chunk.fill_from(it, mode, reverse, size)
+                })
+            }
+            Feed::ReadAhead(ra) => {
+                let ra = ra.get_mut(py)?;
+                let rx = ra.filled.get_mut().unwrap_or_else(|p| p.into_inner());
+                let next = match rx.try_recv() {
+                    Ok(f) => Ok(f),
+                    Err(mpsc::TryRecvError::Empty) => py.detach(move || rx.recv()),
+                    Err(mpsc::TryRecvError::Disconnected) => Err(mpsc::RecvError),
+                };
+                match next {
+                    Ok(f) => {
+                        let spent = std::mem::replace(chunk, f.chunk);
+                        let _ = ra.spare.send(spent);
+                        (f.done, f.error)
+                    }
+                    Err(mpsc::RecvError) => {
+                        chunk.clear();
+                        (
+                            true,
+                            Some(kevo::Error::Background(
+                                "the read-ahead thread stopped unexpectedly".into(),
+                            )),
+                        )
+                    }
                 }
             }
-            let mut bytes = 0;
-            while it.valid() && chunk.ends.len() < size && bytes < MAX_CHUNK_BYTES {
-                if mode != Mode::Values {
-                    chunk.keys.extend_from_slice(it.key());
-                }
-                if mode != Mode::Keys {
-                    chunk.values.extend_from_slice(it.value());
-                }
-                chunk.ends.push((chunk.keys.len(), chunk.values.len()));
-                bytes = chunk.keys.len() + chunk.values.len();
-                if reverse {
-                    it.prev();
-                } else {
-                    it.next();
-                }
-            }
-            if it.valid() {
-                (false, None)
-            } else {
-                (true, it.status().err())
-            }
-        });
-        self.started = true;
+            Feed::Moving => (true, None),
+        };
+        self.fills += 1;
         self.done = done;
         self.error = error;
         self.chunk_size = (self.chunk_size * 2).min(MAX_CHUNK);
@@ -239,7 +358,7 @@ impl RangeIter {
     /// The next key, value or `(key, value)`; `StopIteration` at the end of the range.
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         // Entries read ahead are not handed out once the database is closed.
-        if state(self.cursor.get_mut(py)?).source.db().is_closed() {
+        if self.db.get(py)?.is_closed() {
             return Err(crate::errors::to_py(py, kevo::Error::Closed));
         }
         if self.chunk.next == self.chunk.ends.len() {

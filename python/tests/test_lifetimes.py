@@ -186,3 +186,24 @@ def test_fork_child_gets_fork_error(path: pathlib.Path) -> None:
 def test_version() -> None:
     assert kevo.__version__ == "0.1.0"
     assert sys.modules["kevo._kevo"].__version__ == kevo.__version__
+
+
+def test_abandoned_long_iterators(path: pathlib.Path) -> None:
+    """Iterators dropped midway (past the point where a read-ahead thread takes over)
+    neither hang nor keep the directory locked after close()."""
+    db = kevo.open(path)
+    with db.write_batch() as b:
+        for i in range(20_000):
+            b[b"%06d" % i] = b"v" * 30
+    for reverse in (False, True):
+        it = iter(db.items(reverse=reverse))
+        for _ in range(5000):
+            next(it)
+        del it
+    keep = iter(db.keys())
+    for _ in range(3000):
+        next(keep)
+    db.close()
+    with pytest.raises(kevo.ClosedError):
+        next(keep)
+    kevo.open(path).close()
