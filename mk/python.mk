@@ -27,7 +27,7 @@ python-dev: python-venv
 test-python: python-dev
 	$(VENV_PY) -m pytest -q -p no:cacheprovider python/tests
 	$(VENV_PY) -m mypy --strict --no-incremental examples/python/typed_usage.py python/kevo/__init__.pyi
-	cd python && ../$(VENV_PY) -m mypy.stubtest --mypy-config-file /dev/null kevo
+	cd python && ../$(VENV_PY) -m mypy.stubtest kevo
 	$(MAKE) --no-print-directory test-python-wheel
 
 # `pip install ./python` into a fresh virtual environment (an isolated PEP 517 build with
@@ -38,7 +38,9 @@ test-python-wheel: python-venv
 	"$$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check ./python; \
 	cd "$$tmp" && "$$tmp/venv/bin/python" -c 'import collections.abc, kevo; \
 	db = kevo.open("db"); db[b"k"] = b"v"; assert db[b"k"] == b"v" and isinstance(db, collections.abc.MutableMapping); \
-	db.close(); print("pip install ./python: ok,", kevo.__file__)'
+	db.close(); import pathlib; pkg = pathlib.Path(kevo.__file__).parent; \
+	assert (pkg / "py.typed").exists() and (pkg / "__init__.pyi").exists(), list(pkg.iterdir()); \
+	print("pip install ./python: ok,", pkg)'
 
 ## demo-python: the Python example over the demo database (after the main demo)
 demo-python: demo-main python-dev

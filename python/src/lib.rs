@@ -18,6 +18,8 @@
 //! The GIL is released around every call into the engine that may touch the disk; the
 //! arguments are borrowed from immutable `bytes` or copied first.
 
+#![warn(missing_docs)]
+
 pub mod batch;
 pub mod convert;
 pub mod db;
