@@ -53,28 +53,29 @@ def test_threads_read_and_write(db: kevo.DB) -> None:
 
 
 def test_gil_is_released_during_engine_calls(db: kevo.DB) -> None:
-    """A Python thread keeps running while another is inside a long engine call."""
+    """The main thread runs Python while another thread is inside a long engine call.
+
+    With a switch interval of minutes, the interpreter never takes the GIL from a thread
+    that holds it, so the main thread can only run during the call if the call released it.
+    """
     for i in range(20_000):
         db[b"%06d" % i] = b"v" * 100
-    ticks = 0
-    stop = threading.Event()
+    state = {"done": False}
 
-    def spin() -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
+    def compact() -> None:
+        db.compact_range()
+        state["done"] = True
 
-    th = threading.Thread(target=spin)
-    th.start()
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(300.0)
     try:
-        before = ticks
-        for _ in range(5):
-            db.compact_range()
-            len(db)
-        assert ticks > before
-    finally:
-        stop.set()
+        th = threading.Thread(target=compact)
+        th.start()
+        ran_during_call = not state["done"]
         th.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert ran_during_call
 
 
 def test_close_while_iterating(abc_db: kevo.DB) -> None:
