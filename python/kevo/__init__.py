@@ -18,6 +18,7 @@ See ``python/README.md`` for the whole API, the errors, and the threading and fo
 from __future__ import annotations
 
 import collections.abc as _abc
+import inspect
 import os
 from typing import Any, Iterator, List, Optional, Tuple, TypedDict, Union
 
@@ -426,4 +427,16 @@ def open(path: Union[str, os.PathLike[str]], **options: Any) -> DB:  # noqa: A00
     keyword or a wrongly typed value, :class:`CorruptionError`, :class:`IoError`.
     """
     return DB(path, **options)
+
+
+def _open_signature() -> inspect.Signature:
+    """`open`'s signature with every option and its default, from the engine's defaults, so
+    that ``help(kevo.open)`` and ``inspect.signature`` show them."""
+    params = [inspect.Parameter("path", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for name, default in default_options().items():
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default))
+    return inspect.Signature(params, return_annotation="DB")
+
+
+open.__signature__ = _open_signature()  # type: ignore[attr-defined]
 

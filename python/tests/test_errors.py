@@ -142,7 +142,8 @@ def test_stub_defaults_are_the_engine_defaults() -> None:
     names = [a.arg for a in fn.args.kwonlyargs]
     defaults = [ast.literal_eval(d) for d in fn.args.kw_defaults if d is not None]
     assert dict(zip(names, defaults)) == kevo.default_options()
-    assert inspect.signature(kevo.open).parameters["options"].kind is inspect.Parameter.VAR_KEYWORD
+    runtime = inspect.signature(kevo.open).parameters
+    assert {n: p.default for n, p in runtime.items() if n != "path"} == kevo.default_options()
 
 
 def test_use_after_close_raises(abc_db: kevo.DB) -> None:
