@@ -99,7 +99,7 @@ impl Mode {
 /// A cursor and the database handle it came from.
 pub struct CursorState {
     it: DbIterator,
-    _source: Source,
+    source: Source,
 }
 
 /// The state behind a mutex only so that the class is `Sync` (as PyO3 requires); the
@@ -115,10 +115,7 @@ pub fn open_cursor(
     read: ReadOptions,
 ) -> PyResult<Owned<Mutex<CursorState>>> {
     let it = py.detach(|| source.iter(read)).py_err(py)?;
-    Ok(Owned::new(Mutex::new(CursorState {
-        it,
-        _source: source,
-    })))
+    Ok(Owned::new(Mutex::new(CursorState { it, source })))
 }
 
 const FIRST_CHUNK: usize = 64;
@@ -440,8 +437,18 @@ impl Cursor {
         status.py_err(py)
     }
 
-    fn current(&mut self, py: Python<'_>) -> PyResult<&DbIterator> {
+    /// The engine cursor; `ClosedError` once the database is closed (even if the cursor
+    /// still stands on an entry read before), `ForkError` in a forked child.
+    fn open_state(&mut self, py: Python<'_>) -> PyResult<&mut CursorState> {
         let state = state(self.cursor.get_mut(py)?);
+        if state.source.db().is_closed() {
+            return Err(crate::errors::to_py(py, kevo::Error::Closed));
+        }
+        Ok(state)
+    }
+
+    fn current(&mut self, py: Python<'_>) -> PyResult<&DbIterator> {
+        let state = self.open_state(py)?;
         if !state.it.valid() {
             state.it.status().py_err(py)?;
             return Err(PyValueError::new_err(
@@ -491,7 +498,7 @@ impl Cursor {
     /// True if the cursor is on an entry. Raises the engine's error (e.g. `ClosedError`) if
     /// it stopped because of one.
     fn valid(&mut self, py: Python<'_>) -> PyResult<bool> {
-        let state = state(self.cursor.get_mut(py)?);
+        let state = self.open_state(py)?;
         if state.it.valid() {
             return Ok(true);
         }
