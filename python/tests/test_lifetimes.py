@@ -139,6 +139,9 @@ def test_handles_refuse_pickling(db: kevo.DB, make: Callable[[kevo.DB], Any]) ->
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+# Python 3.12+ warns that forking a multi-threaded process (the engine has background
+# threads) is risky: that risk is exactly what ForkError guards against.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_fork_child_gets_fork_error(path: pathlib.Path) -> None:
     db = kevo.open(path)
     db[b"a"] = b"1"
