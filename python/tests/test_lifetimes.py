@@ -211,3 +211,35 @@ def test_abandoned_long_iterators(path: pathlib.Path) -> None:
     with pytest.raises(kevo.ClosedError):
         next(keep)
     kevo.open(path).close()
+
+
+def test_one_iterator_shared_by_threads_never_deadlocks(db: kevo.DB) -> None:
+    """Iterators belong to one thread at a time: concurrent use raises RuntimeError
+    (PyO3's borrow check) instead of blocking, and never corrupts what is handed out."""
+    with db.write_batch() as b:
+        for i in range(20_000):
+            b[b"%06d" % i] = b"v"
+    it = iter(db.keys())
+    seen: List[bytes] = []
+    unexpected: List[BaseException] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                seen.append(next(it))
+            except StopIteration:
+                return
+            except RuntimeError:
+                continue
+            except BaseException as e:  # noqa: BLE001
+                unexpected.append(e)
+                return
+
+    threads = [threading.Thread(target=drain) for _ in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+        assert not th.is_alive()
+    assert not unexpected, unexpected
+    assert sorted(seen) == [b"%06d" % i for i in range(20_000)]
