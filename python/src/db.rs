@@ -1,0 +1,371 @@
+//! The native database class `kevo._kevo._DB`, base of the Python class `kevo.DB` (which adds
+//! the `collections.abc.MutableMapping` mixins and the views).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kevo::{Db, ReadOptions, MAX_KEY_SIZE};
+use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+use crate::convert::{bytes_of, optional_bytes};
+use crate::errors::{to_py, IntoPy};
+use crate::fork::Owned;
+use crate::iter::{self, Cursor, Mode, RangeIter, Source};
+use crate::options;
+
+/// True if the engine could store `key` (a key it would reject is never present).
+pub fn storable(key: &[u8]) -> bool {
+    !key.is_empty() && key.len() <= MAX_KEY_SIZE
+}
+
+/// The value of `key` in `source` as `bytes`, or `None` (GIL released around the read).
+pub fn lookup<'py>(
+    py: Python<'py>,
+    source: &Source,
+    key: &Bound<'_, PyAny>,
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    let key = bytes_of(key)?;
+    if !storable(&key) {
+        return Ok(None);
+    }
+    let found = py.detach(|| source.get(&key)).py_err(py)?;
+    Ok(found.map(|v| PyBytes::new(py, &v)))
+}
+
+/// `KeyError(key)`.
+pub fn key_error(key: &Bound<'_, PyAny>) -> PyErr {
+    PyKeyError::new_err(key.clone().unbind())
+}
+
+/// Arguments of the range reads: the engine's bounds, checked.
+pub fn range(
+    start: Option<&Bound<'_, PyAny>>,
+    stop: Option<&Bound<'_, PyAny>>,
+    prefix: Option<&Bound<'_, PyAny>>,
+) -> PyResult<ReadOptions> {
+    iter::read_options(start, stop, prefix)
+}
+
+/// An open kevo database (native part; use `kevo.DB` / `kevo.open`).
+#[pyclass(module = "kevo._kevo", name = "_DB", subclass, frozen)]
+pub struct PyDb {
+    db: Owned<Arc<Db>>,
+    path: PathBuf,
+}
+
+impl PyDb {
+    /// The engine handle; `ForkError` in a forked child, `ClosedError` once closed.
+    pub fn handle(&self, py: Python<'_>) -> PyResult<&Arc<Db>> {
+        let db = self.db.get(py)?;
+        if db.is_closed() {
+            return Err(to_py(py, kevo::Error::Closed));
+        }
+        Ok(db)
+    }
+
+    /// Reads of the database as of now.
+    pub fn source(&self, py: Python<'_>) -> PyResult<Source> {
+        Ok(Source::Db(self.handle(py)?.clone()))
+    }
+}
+
+#[pymethods]
+impl PyDb {
+    /// Opens (creating by default) the database in directory `path`; see `kevo.open`.
+    #[new]
+    #[pyo3(signature = (path, **options))]
+    fn new(py: Python<'_>, path: PathBuf, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        crate::fork::register();
+        let opts = options::from_kwargs(py, options)?;
+        let db = py.detach(|| Db::open(&path, opts)).py_err(py)?;
+        Ok(PyDb {
+            db: Owned::new(Arc::new(db)),
+            path,
+        })
+    }
+
+    /// The database directory, as given to `open`.
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    /// True once `close()` was called (or the engine stopped).
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.db.get(py)?.is_closed())
+    }
+
+    /// Closes the database: waits for background work, releases the directory. Idempotent;
+    /// every later call on the database, its iterators and snapshots raises `ClosedError`.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let db = self.db.get(py)?;
+        py.detach(|| db.close()).py_err(py)
+    }
+
+    /// The value of `key`, or `default` if absent.
+    #[pyo3(signature = (key, default = None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let db = self.handle(py)?;
+        let k = bytes_of(key)?;
+        if storable(&k) {
+            if let Some(v) = py.detach(|| db.get(&k)).py_err(py)? {
+                return Ok(Some(PyBytes::new(py, &v).into_any()));
+            }
+        }
+        Ok(default)
+    }
+
+    /// `db[key]`: the value; `KeyError` if absent.
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let db = self.handle(py)?;
+        let k = bytes_of(key)?;
+        if storable(&k) {
+            if let Some(v) = py.detach(|| db.get(&k)).py_err(py)? {
+                return Ok(PyBytes::new(py, &v));
+            }
+        }
+        Err(key_error(key))
+    }
+
+    /// Sets `key` to `value`.
+    fn put(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let db = self.handle(py)?;
+        let (k, v) = (bytes_of(key)?, bytes_of(value)?);
+        py.detach(|| db.put(&k, &v)).py_err(py)
+    }
+
+    /// `db[key] = value`.
+    fn __setitem__(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        self.put(py, key, value)
+    }
+
+    /// Deletes `key`; no error if it is absent (unlike `del db[key]`).
+    fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let db = self.handle(py)?;
+        let k = bytes_of(key)?;
+        py.detach(|| db.delete(&k)).py_err(py)
+    }
+
+    /// `del db[key]`: `KeyError` if absent. (A lookup then a delete: not atomic with respect
+    /// to other writers of the same key.)
+    fn __delitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let db = self.handle(py)?;
+        let k = bytes_of(key)?;
+        if !storable(&k) {
+            return Err(key_error(key));
+        }
+        let found = py
+            .detach(|| -> kevo::Result<bool> {
+                if db.get(&k)?.is_none() {
+                    return Ok(false);
+                }
+                db.delete(&k).map(|()| true)
+            })
+            .py_err(py)?;
+        if found {
+            Ok(())
+        } else {
+            Err(key_error(key))
+        }
+    }
+
+    /// `key in db`: a point lookup.
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let db = self.handle(py)?;
+        let k = bytes_of(key)?;
+        if !storable(&k) {
+            return Ok(false);
+        }
+        Ok(py.detach(|| db.get(&k)).py_err(py)?.is_some())
+    }
+
+    /// `len(db)`: the exact number of keys. O(n): counts every key (no values are copied).
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        iter::count(py, &self.source(py)?, ReadOptions::default())
+    }
+
+    /// `bool(db)`: True if there is any key. O(1): one seek.
+    fn __bool__(&self, py: Python<'_>) -> PyResult<bool> {
+        iter::any(py, &self.source(py)?, ReadOptions::default())
+    }
+
+    /// `iter(db)`: the keys in order.
+    fn __iter__(&self, py: Python<'_>) -> PyResult<RangeIter> {
+        RangeIter::open(
+            py,
+            self.source(py)?,
+            ReadOptions::default(),
+            Mode::Keys,
+            false,
+        )
+    }
+
+    /// The chunked iterator behind the views: `mode` 0 keys, 1 values, 2 items.
+    #[pyo3(signature = (mode, start = None, stop = None, prefix = None, reverse = false))]
+    fn _iter(
+        &self,
+        py: Python<'_>,
+        mode: u8,
+        start: Option<&Bound<'_, PyAny>>,
+        stop: Option<&Bound<'_, PyAny>>,
+        prefix: Option<&Bound<'_, PyAny>>,
+        reverse: bool,
+    ) -> PyResult<RangeIter> {
+        let mode = Mode::from_int(py, mode)?;
+        RangeIter::open(
+            py,
+            self.source(py)?,
+            range(start, stop, prefix)?,
+            mode,
+            reverse,
+        )
+    }
+
+    /// Number of keys within the range (O(n)).
+    #[pyo3(signature = (start = None, stop = None, prefix = None))]
+    fn _count(
+        &self,
+        py: Python<'_>,
+        start: Option<&Bound<'_, PyAny>>,
+        stop: Option<&Bound<'_, PyAny>>,
+        prefix: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        iter::count(py, &self.source(py)?, range(start, stop, prefix)?)
+    }
+
+    /// A raw cursor over `[start, stop)` (and `prefix`); see `kevo.Cursor`.
+    #[pyo3(signature = (start = None, stop = None, *, prefix = None, reverse = false))]
+    fn iterator(
+        &self,
+        py: Python<'_>,
+        start: Option<&Bound<'_, PyAny>>,
+        stop: Option<&Bound<'_, PyAny>>,
+        prefix: Option<&Bound<'_, PyAny>>,
+        reverse: bool,
+    ) -> PyResult<Cursor> {
+        Cursor::open(py, self.source(py)?, range(start, stop, prefix)?, reverse)
+    }
+
+    /// Writes the memtable to an SSTable now and waits for it.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        let db = self.handle(py)?;
+        py.detach(|| db.flush()).py_err(py)
+    }
+
+    /// Compacts every key in `[start, stop]` (both inclusive; `None` = unbounded) down to the
+    /// bottom level, and waits for it.
+    #[pyo3(signature = (start = None, stop = None))]
+    fn compact_range(
+        &self,
+        py: Python<'_>,
+        start: Option<&Bound<'_, PyAny>>,
+        stop: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let db = self.handle(py)?;
+        let (start, stop) = (optional_bytes(start)?, optional_bytes(stop)?);
+        py.detach(|| db.compact_range(start.as_deref(), stop.as_deref()))
+            .py_err(py)
+    }
+
+    /// Forces every write acknowledged so far to stable storage (one fsync of the WAL).
+    fn sync_wal(&self, py: Python<'_>) -> PyResult<()> {
+        let db = self.handle(py)?;
+        py.detach(|| db.sync_wal()).py_err(py)
+    }
+
+    /// The engine's counters as a dict (see `kevo.Stats` in the stubs for the keys).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.handle(py)?.stats();
+        let d = PyDict::new(py);
+        d.set_item("user_bytes_written", s.user_bytes_written)?;
+        d.set_item("wal_bytes_written", s.wal_bytes_written)?;
+        d.set_item("flush_count", s.flush_count)?;
+        d.set_item("flush_bytes_written", s.flush_bytes_written)?;
+        d.set_item("flush_micros", s.flush_micros)?;
+        d.set_item("compaction_count", s.compaction_count)?;
+        d.set_item("compaction_bytes_read", s.compaction_bytes_read)?;
+        d.set_item("compaction_bytes_written", s.compaction_bytes_written)?;
+        d.set_item("compaction_micros", s.compaction_micros)?;
+        d.set_item("stall_micros", s.stall_micros)?;
+        d.set_item("slowdown_count", s.slowdown_count)?;
+        d.set_item("stop_count", s.stop_count)?;
+        d.set_item("block_cache_hits", s.block_cache_hits)?;
+        d.set_item("block_cache_misses", s.block_cache_misses)?;
+        d.set_item("block_cache_usage", s.block_cache_usage)?;
+        d.set_item("block_cache_capacity", s.block_cache_capacity)?;
+        d.set_item("block_cache_hit_ratio", s.block_cache_hit_ratio())?;
+        d.set_item("bloom_negatives", s.bloom_negatives)?;
+        d.set_item("bloom_false_positives", s.bloom_false_positives)?;
+        d.set_item("bloom_true_positives", s.bloom_true_positives)?;
+        d.set_item("live_snapshots", s.live_snapshots)?;
+        d.set_item("write_amplification", s.write_amplification())?;
+        d.set_item("sst_bytes", s.sst_bytes())?;
+        let levels = PyList::empty(py);
+        for l in &s.levels {
+            let ld = PyDict::new(py);
+            ld.set_item("files", l.files)?;
+            ld.set_item("bytes", l.bytes)?;
+            levels.append(ld)?;
+        }
+        d.set_item("levels", levels)?;
+        Ok(d)
+    }
+
+    /// The engine property `name` (e.g. `"kevo.stats"`), or `None` if there is no such
+    /// property.
+    fn property(&self, py: Python<'_>, name: &str) -> PyResult<Option<String>> {
+        let db = self.handle(py)?;
+        py.detach(|| db.property(name)).py_err(py)
+    }
+
+    /// `with kevo.open(...) as db:` returns the database.
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().handle(slf.py())?;
+        Ok(slf)
+    }
+
+    /// Closes the database at the end of the `with` block (exceptions propagate).
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    /// Database handles cannot be pickled.
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err(
+            "kevo.DB handles cannot be pickled; open the database by path in each process",
+        ))
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.db.is_closed() {
+            "closed"
+        } else {
+            "open"
+        };
+        format!("<kevo.DB {:?} {state}>", self.path)
+    }
+}

@@ -1,0 +1,49 @@
+//! PyO3 glue of the `kevo` Python package: the native module `kevo._kevo`.
+//!
+//! Glue only: every operation is the engine's (`kevo`). The Python package `kevo`
+//! (`python/kevo/__init__.py`) re-exports these classes and builds the mapping interface on
+//! them. One concept per file:
+//!
+//! | module | concept |
+//! | --- | --- |
+//! | `db` | `_DB`, the database handle |
+//! | `snapshot` | `_Snapshot`, a point-in-time view |
+//! | `batch` | `WriteBatch`, atomic groups of writes |
+//! | `iter` | `RangeIterator` (chunked, behind the views) and `Cursor` (raw) |
+//! | `options` | `kevo.open` keywords → `kevo::Options` |
+//! | `errors` | the exception classes and the mapping of `kevo::Error` |
+//! | `convert` | `bytes`/`bytearray`/`memoryview` in, `bytes` out |
+//! | `fork` | detecting handles used after `fork()` |
+//!
+//! The GIL is released around every call into the engine that may touch the disk; the
+//! arguments are borrowed from immutable `bytes` or copied first.
+
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod convert;
+pub mod db;
+pub mod errors;
+pub mod fork;
+pub mod iter;
+pub mod options;
+pub mod snapshot;
+
+use pyo3::prelude::*;
+
+/// The native module `kevo._kevo`.
+#[pymodule]
+fn _kevo(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    fork::register();
+    errors::register(m)?;
+    m.add_class::<db::PyDb>()?;
+    m.add_class::<snapshot::PySnapshot>()?;
+    m.add_class::<batch::PyWriteBatch>()?;
+    m.add_class::<iter::Cursor>()?;
+    m.add_class::<iter::RangeIter>()?;
+    m.add_function(wrap_pyfunction!(options::default_options, m)?)?;
+    m.add("MAX_KEY_SIZE", kevo::MAX_KEY_SIZE)?;
+    m.add("MAX_VALUE_SIZE", kevo::MAX_VALUE_SIZE)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! Keyword arguments of `kevo.open` → [`kevo::Options`].
+//!
+//! Every engine option is a keyword with the engine's default; the enums are strings
+//! (`sync_mode="none" | "always" | "batched"`, `compression="none" | "lz4" | "zstd"`,
+//! `compaction_style="leveled" | "tiered"`), with their parameters as extra keywords
+//! (`sync_bytes`, `sync_interval` for `"batched"`; `zstd_level` for `"zstd"`). The file system
+//! is always the real one. A wrong type is a `TypeError`, a bad value an
+//! `InvalidArgumentError`, an unknown keyword a `TypeError`.
+
+use std::time::Duration;
+
+use kevo::{CompactionStyle, Compression, Options, SyncMode};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+
+use crate::errors::{invalid_argument, IntoPy};
+
+/// zstd's own default level, used for `compression="zstd"` without `zstd_level`.
+const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+/// Every keyword `kevo.open` accepts, in the order of the documentation.
+pub const NAMES: &[&str] = &[
+    "create_if_missing",
+    "error_if_exists",
+    "sync_mode",
+    "sync_bytes",
+    "sync_interval",
+    "memtable_size",
+    "max_immutable_memtables",
+    "block_size",
+    "block_restart_interval",
+    "bloom_bits_per_key",
+    "l0_compaction_trigger",
+    "l0_slowdown_writes_trigger",
+    "l0_stop_writes_trigger",
+    "target_file_size",
+    "compaction_style",
+    "max_bytes_for_level_base",
+    "level_size_multiplier",
+    "tiered_size_ratio",
+    "tiered_max_size_amplification_percent",
+    "tiered_min_merge_width",
+    "compression",
+    "zstd_level",
+    "max_background_compactions",
+    "block_cache_size",
+    "cache_index_and_filter_blocks",
+    "max_open_files",
+];
+
+fn want_bool(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    match v.cast::<PyBool>() {
+        Ok(b) => Ok(b.is_true()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "option {name} must be a bool, not {}",
+            v.get_type().name()?
+        ))),
+    }
+}
+
+fn want_uint(name: &str, v: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if v.cast::<PyInt>().is_err() || v.cast::<PyBool>().is_ok() {
+        return Err(PyTypeError::new_err(format!(
+            "option {name} must be an int, not {}",
+            v.get_type().name()?
+        )));
+    }
+    v.extract::<u64>()
+        .map_err(|_| invalid_argument(v.py(), format!("option {name} must be >= 0, got {v}")))
+}
+
+fn want_usize(name: &str, v: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let n = want_uint(name, v)?;
+    usize::try_from(n).map_err(|_| invalid_argument(v.py(), format!("option {name} too large")))
+}
+
+fn want_str(name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
+    match v.cast::<PyString>() {
+        Ok(s) => s.extract::<String>(),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "option {name} must be a str, not {}",
+            v.get_type().name()?
+        ))),
+    }
+}
+
+/// The options for `kwargs` (engine defaults for the keywords not given).
+pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
+    let mut o = Options::default();
+    let mut sync_mode = "none".to_owned();
+    let mut sync_bytes: Option<u64> = None;
+    let mut sync_interval: Option<f64> = None;
+    let mut compression: Option<String> = None;
+    let mut zstd_level: Option<i64> = None;
+    if let Some(kwargs) = kwargs {
+        for (k, v) in kwargs.iter() {
+            let name: String = k.extract()?;
+            let n = name.as_str();
+            match n {
+                "sync_bytes" | "sync_interval" | "zstd_level" if v.is_none() => {}
+                "create_if_missing" => o.create_if_missing = want_bool(n, &v)?,
+                "error_if_exists" => o.error_if_exists = want_bool(n, &v)?,
+                "sync_mode" => sync_mode = want_str(n, &v)?,
+                "sync_bytes" if !v.is_none() => sync_bytes = Some(want_uint(n, &v)?),
+                "sync_interval" if !v.is_none() => {
+                    if v.cast::<PyBool>().is_ok()
+                        || (v.cast::<PyFloat>().is_err() && v.cast::<PyInt>().is_err())
+                    {
+                        return Err(PyTypeError::new_err(format!(
+                            "option sync_interval must be a number of seconds, not {}",
+                            v.get_type().name()?
+                        )));
+                    }
+                    let secs: f64 = v.extract()?;
+                    if !(secs.is_finite() && secs >= 0.0) {
+                        return Err(invalid_argument(
+                            py,
+                            format!("option sync_interval must be >= 0 seconds, got {secs}"),
+                        ));
+                    }
+                    sync_interval = Some(secs);
+                }
+                "memtable_size" => o.memtable_size = want_usize(n, &v)?,
+                "max_immutable_memtables" => o.max_immutable_memtables = want_usize(n, &v)?,
+                "block_size" => o.block_size = want_usize(n, &v)?,
+                "block_restart_interval" => o.block_restart_interval = want_usize(n, &v)?,
+                "bloom_bits_per_key" => o.bloom_bits_per_key = want_usize(n, &v)?,
+                "l0_compaction_trigger" => o.l0_compaction_trigger = want_usize(n, &v)?,
+                "l0_slowdown_writes_trigger" => o.l0_slowdown_writes_trigger = want_usize(n, &v)?,
+                "l0_stop_writes_trigger" => o.l0_stop_writes_trigger = want_usize(n, &v)?,
+                "target_file_size" => o.target_file_size = want_uint(n, &v)?,
+                "compaction_style" => {
+                    o.compaction_style = match want_str(n, &v)?.as_str() {
+                        "leveled" => CompactionStyle::Leveled,
+                        "tiered" => CompactionStyle::Tiered,
+                        other => {
+                            return Err(invalid_argument(
+                                py,
+                                format!(
+                                    "option compaction_style must be \"leveled\" or \"tiered\", \
+                                     got {other:?}"
+                                ),
+                            ))
+                        }
+                    }
+                }
+                "max_bytes_for_level_base" => o.max_bytes_for_level_base = want_uint(n, &v)?,
+                "level_size_multiplier" => o.level_size_multiplier = want_uint(n, &v)?,
+                "tiered_size_ratio" => o.tiered_size_ratio = want_uint(n, &v)?,
+                "tiered_max_size_amplification_percent" => {
+                    o.tiered_max_size_amplification_percent = want_uint(n, &v)?
+                }
+                "tiered_min_merge_width" => o.tiered_min_merge_width = want_usize(n, &v)?,
+                "compression" => compression = Some(want_str(n, &v)?),
+                "zstd_level" => {
+                    zstd_level = Some(want_uint(n, &v)? as i64);
+                }
+                "max_background_compactions" => o.max_background_compactions = want_usize(n, &v)?,
+                "block_cache_size" => o.block_cache_size = want_usize(n, &v)?,
+                "cache_index_and_filter_blocks" => {
+                    o.cache_index_and_filter_blocks = want_bool(n, &v)?
+                }
+                "max_open_files" => o.max_open_files = want_usize(n, &v)?,
+                _ => {
+                    return Err(PyTypeError::new_err(format!(
+                        "open() got an unexpected keyword argument '{name}' (options: {})",
+                        NAMES.join(", ")
+                    )))
+                }
+            }
+        }
+    }
+    o.sync_mode = match (sync_mode.as_str(), sync_bytes, sync_interval) {
+        ("none", None, None) => SyncMode::None,
+        ("always", None, None) => SyncMode::Always,
+        ("batched", Some(bytes), Some(secs)) => SyncMode::Batched {
+            bytes,
+            interval: Duration::from_secs_f64(secs),
+        },
+        ("batched", _, _) => {
+            return Err(invalid_argument(
+                py,
+                "sync_mode=\"batched\" needs sync_bytes (int) and sync_interval (seconds)",
+            ))
+        }
+        ("none" | "always", _, _) => {
+            return Err(invalid_argument(
+                py,
+                "sync_bytes and sync_interval apply only to sync_mode=\"batched\"",
+            ))
+        }
+        (other, _, _) => {
+            return Err(invalid_argument(
+                py,
+                format!(
+                    "option sync_mode must be \"none\", \"always\" or \"batched\", got {other:?}"
+                ),
+            ))
+        }
+    };
+    o.compression = match (compression.as_deref(), zstd_level) {
+        (None | Some("lz4"), None) => Compression::Lz4,
+        (Some("none"), None) => Compression::None,
+        (Some("zstd"), level) => Compression::Zstd {
+            level: i32::try_from(level.unwrap_or(i64::from(DEFAULT_ZSTD_LEVEL)))
+                .unwrap_or(i32::MAX),
+        },
+        (None | Some("lz4" | "none"), Some(_)) => {
+            return Err(invalid_argument(
+                py,
+                "zstd_level applies only to compression=\"zstd\"",
+            ))
+        }
+        (Some(other), _) => {
+            return Err(invalid_argument(
+                py,
+                format!("option compression must be \"none\", \"lz4\" or \"zstd\", got {other:?}"),
+            ))
+        }
+    };
+    o.validate().py_err(py)?;
+    Ok(o)
+}
+
+/// `kevo.default_options()`: every keyword of `kevo.open` with its default, from
+/// [`Options::default`].
+#[pyfunction]
+pub fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let o = Options::default();
+    let d = PyDict::new(py);
+    d.set_item("create_if_missing", o.create_if_missing)?;
+    d.set_item("error_if_exists", o.error_if_exists)?;
+    let (mode, bytes, interval) = match o.sync_mode {
+        SyncMode::None => ("none", None, None),
+        SyncMode::Always => ("always", None, None),
+        SyncMode::Batched { bytes, interval } => {
+            ("batched", Some(bytes), Some(interval.as_secs_f64()))
+        }
+    };
+    d.set_item("sync_mode", mode)?;
+    d.set_item("sync_bytes", bytes)?;
+    d.set_item("sync_interval", interval)?;
+    d.set_item("memtable_size", o.memtable_size)?;
+    d.set_item("max_immutable_memtables", o.max_immutable_memtables)?;
+    d.set_item("block_size", o.block_size)?;
+    d.set_item("block_restart_interval", o.block_restart_interval)?;
+    d.set_item("bloom_bits_per_key", o.bloom_bits_per_key)?;
+    d.set_item("l0_compaction_trigger", o.l0_compaction_trigger)?;
+    d.set_item("l0_slowdown_writes_trigger", o.l0_slowdown_writes_trigger)?;
+    d.set_item("l0_stop_writes_trigger", o.l0_stop_writes_trigger)?;
+    d.set_item("target_file_size", o.target_file_size)?;
+    d.set_item(
+        "compaction_style",
+        match o.compaction_style {
+            CompactionStyle::Leveled => "leveled",
+            CompactionStyle::Tiered => "tiered",
+        },
+    )?;
+    d.set_item("max_bytes_for_level_base", o.max_bytes_for_level_base)?;
+    d.set_item("level_size_multiplier", o.level_size_multiplier)?;
+    d.set_item("tiered_size_ratio", o.tiered_size_ratio)?;
+    d.set_item(
+        "tiered_max_size_amplification_percent",
+        o.tiered_max_size_amplification_percent,
+    )?;
+    d.set_item("tiered_min_merge_width", o.tiered_min_merge_width)?;
+    let (compression, level) = match o.compression {
+        Compression::None => ("none", None),
+        Compression::Lz4 => ("lz4", None),
+        Compression::Zstd { level } => ("zstd", Some(level)),
+    };
+    d.set_item("compression", compression)?;
+    d.set_item("zstd_level", level)?;
+    d.set_item("max_background_compactions", o.max_background_compactions)?;
+    d.set_item("block_cache_size", o.block_cache_size)?;
+    d.set_item(
+        "cache_index_and_filter_blocks",
+        o.cache_index_and_filter_blocks,
+    )?;
+    d.set_item("max_open_files", o.max_open_files)?;
+    Ok(d)
+}
