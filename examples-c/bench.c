@@ -1,0 +1,112 @@
+/* bench.c: the cost of the C ABI. N random-key puts into a fresh database, then N random-key
+ * gets (16-byte keys "%016llu" of a number in [0, N), 100-byte values, sync off: the workload
+ * of `kevo bench` fillrandom + readrandom). ffi/examples/bench_rust.rs runs the same workload,
+ * with the same generator, through the Rust API; `make bench-c` runs both.
+ *
+ *   ./bench [N [DB_DIR]]     (N default 1000000; DB_DIR default a temporary directory)
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <kevo.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t rng_state;
+
+/* splitmix64: the same generator as bench_rust.rs. */
+static uint64_t next_random(void) {
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* Writes k as 16 zero-padded decimal digits. */
+static void fill_key(uint8_t key[16], uint64_t k) {
+    for (int i = 15; i >= 0; i--) {
+        key[i] = (uint8_t)('0' + k % 10);
+        k /= 10;
+    }
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void check(kevo_status s, kevo_error *err, const char *what) {
+    if (s == KEVO_OK) return;
+    fprintf(stderr, "%s: %s: %s\n", what, kevo_status_name(s),
+            err ? kevo_error_message(err) : "(no message)");
+    exit(1);
+}
+
+enum { POOL = 1 << 20, VALUE = 100 };
+
+int main(int argc, char **argv) {
+    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    char tmp[] = "/tmp/kevo-bench-c-XXXXXX";
+    const char *path = argc > 2 ? argv[2] : mkdtemp(tmp);
+    if (!path || n == 0) { fprintf(stderr, "usage: bench [N [DB_DIR]]\n"); return 1; }
+
+    /* Value pool: printable bytes, each 100-byte stretch 50 random bytes written twice. */
+    rng_state = 42;
+    uint8_t *pool = malloc(POOL);
+    for (size_t i = 0; i < POOL; i += 100)
+        for (size_t j = 0; j < 50 && i + j + 50 < POOL; j++)
+            pool[i + j] = pool[i + j + 50] = (uint8_t)(' ' + next_random() % 95);
+
+    kevo_error *err = NULL;
+    kevo_db *db = NULL;
+    check(kevo_open(path, NULL, &db, &err), err, "kevo_open");
+    uint8_t key[16];
+
+    double t0 = now();
+    for (uint64_t i = 0; i < n; i++) {
+        fill_key(key, next_random() % n);
+        const uint8_t *value = pool + (i * VALUE) % (POOL - VALUE);
+        check(kevo_put(db, NULL, key, sizeof key, value, VALUE, &err), err, "kevo_put");
+    }
+    double put_s = now() - t0;
+
+    uint64_t found = 0;
+    uint8_t buf[VALUE];
+    size_t len;
+    t0 = now();
+    for (uint64_t i = 0; i < n; i++) {
+        fill_key(key, next_random() % n);
+        kevo_status s = kevo_get_into(db, NULL, key, sizeof key, buf, sizeof buf, &len, &err);
+        if (s == KEVO_OK) found++;
+        else if (s != KEVO_NOT_FOUND) check(s, err, "kevo_get_into");
+    }
+    double get_into_s = now() - t0;
+
+    t0 = now();
+    for (uint64_t i = 0; i < n; i++) {
+        fill_key(key, next_random() % n);
+        uint8_t *v = NULL;
+        kevo_status s = kevo_get(db, NULL, key, sizeof key, &v, &len, &err);
+        if (s == KEVO_OK) kevo_free(v);
+        else if (s != KEVO_NOT_FOUND) check(s, err, "kevo_get");
+    }
+    double get_s = now() - t0;
+
+    printf("c    put         %10.0f ops/s  (kevo_put)\n", (double)n / put_s);
+    printf("c    get pass 1  %10.0f ops/s  (kevo_get_into; found %llu of %llu)\n",
+           (double)n / get_into_s, (unsigned long long)found, (unsigned long long)n);
+    printf("c    get pass 2  %10.0f ops/s  (kevo_get + kevo_free)\n", (double)n / get_s);
+
+    check(kevo_close(db, &err), err, "kevo_close");
+    kevo_db_free(db);
+    free(pool);
+    if (argc <= 2) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+        if (system(cmd) != 0) return 1;
+    }
+    return 0;
+}
