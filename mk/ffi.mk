@@ -7,7 +7,8 @@
 #   make install PREFIX=/usr/local [DESTDIR=]
 #                               libkevo.so.1 (+ libkevo.so link), libkevo.a, kevo.h, kevo.pc
 #   make header                 regenerate include/kevo.h from ffi/src (cbindgen)
-#   make bench-c                the C ABI's cost: examples-c/bench.c vs the same Rust workload
+#   make bench-c [BENCH_C_NUM=1000000 BENCH_C_OPS=N BENCH_C_RUNS=5]
+#                               the C ABI's cost: examples-c/bench.c vs the same Rust workload
 
 .PHONY: ffi-lib test-c demo-c install header bench-c valgrind-available
 
@@ -23,6 +24,8 @@ KEVO_ABI     := $(shell sed -n 's/^pub const KEVO_ABI_VERSION: u32 = \([0-9]*\);
 VALGRIND     := valgrind --quiet --error-exitcode=99 --leak-check=full \
                 --errors-for-leak-kinds=definite --show-possibly-lost=no
 BENCH_C_NUM  ?= 1000000
+BENCH_C_OPS  ?= $(BENCH_C_NUM)
+BENCH_C_RUNS ?= 5
 
 ffi-lib:
 	$(CARGO) build --release -p kevo-ffi
@@ -81,11 +84,14 @@ install: ffi-lib
 header:
 	KEVO_BLESS=1 $(CARGO) test --release -p kevo-ffi --test header
 
+# Runs C and Rust alternately (each goes first in every other run) and prints the medians:
+# these shared machines are noisy, so only ratios within one session mean anything.
 bench-c: ffi-lib
 	$(MAKE) -C examples-c build/bench
 	$(CARGO) build --release -p kevo-ffi --example bench_rust
-	@for i in 1 2 3; do \
-	    echo "== run $$i, N=$(BENCH_C_NUM)"; \
-	    examples-c/build/bench $(BENCH_C_NUM) || exit 1; \
-	    $(KEVO_LIBDIR)/examples/bench_rust $(BENCH_C_NUM) || exit 1; \
-	done
+	@set -o pipefail; for i in $$(seq $(BENCH_C_RUNS)); do \
+	    echo "== run $$i, N=$(BENCH_C_NUM) OPS=$(BENCH_C_OPS)"; \
+	    progs="examples-c/build/bench $(KEVO_LIBDIR)/examples/bench_rust"; \
+	    [ $$((i % 2)) = 0 ] && progs="$(KEVO_LIBDIR)/examples/bench_rust examples-c/build/bench"; \
+	    for p in $$progs; do $$p $(BENCH_C_NUM) $(BENCH_C_OPS) || exit 1; done; \
+	done | tee /dev/stderr | $(PYTHON) examples-c/bench_summary.py
