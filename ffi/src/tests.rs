@@ -517,3 +517,48 @@ fn versions_and_status_names() {
     assert_eq!(name(KEVO_INTERNAL as u32), "KEVO_INTERNAL");
     assert_eq!(name(1000), "KEVO_UNKNOWN");
 }
+
+#[test]
+fn concurrent_use_while_closed_and_freed() {
+    let t = open_temp();
+    let db = t.db as usize;
+    let mut it = null_mut();
+    assert_eq!(kevo_iter_new(t.db, null(), &mut it, null_mut()), KEVO_OK);
+    let it = it as usize;
+    let workers: Vec<_> = (0..4u8)
+        .map(|w| {
+            std::thread::spawn(move || {
+                let db = db as *mut kevo_db;
+                let it = it as *mut kevo_iter;
+                for i in 0..2000u32 {
+                    let k = [w, (i >> 8) as u8, i as u8, 1];
+                    // Every call either works or reports the close/free: never anything else.
+                    let s = put(db, &k, b"v");
+                    assert!(
+                        matches!(s, KEVO_OK | KEVO_CLOSED | KEVO_INVALID_ARGUMENT),
+                        "{s:?}"
+                    );
+                    let g = get(db, null(), &k).err().unwrap_or(KEVO_OK);
+                    assert!(
+                        matches!(
+                            g,
+                            KEVO_OK | KEVO_NOT_FOUND | KEVO_CLOSED | KEVO_INVALID_ARGUMENT
+                        ),
+                        "{g:?}"
+                    );
+                    // Two threads on one iterator: serialized, not undefined behaviour.
+                    let s = kevo_iter_seek(it, k.as_ptr(), k.len(), null_mut());
+                    assert!(matches!(s, KEVO_OK | KEVO_CLOSED), "{s:?}");
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert_eq!(kevo_close(t.db, null_mut()), KEVO_OK);
+    kevo_db_free(t.db);
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert!(!handle::is_live(Kind::Db, db));
+    kevo_iter_free(it as *mut kevo_iter);
+}
