@@ -239,6 +239,9 @@ void kevo_batch_free(kevo_batch *batch);
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`, a NULL `key`, an empty or
 // oversized key, an oversized value.
+//
+// Thread-safety: one thread at a time per batch (concurrent calls are serialized by a lock, in
+// no specified order).
 kevo_status kevo_batch_put(kevo_batch *batch,
                            const uint8_t *key,
                            size_t key_len,
@@ -250,6 +253,9 @@ kevo_status kevo_batch_put(kevo_batch *batch,
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`, a NULL `key`, an empty or
 // oversized key.
+//
+// Thread-safety: one thread at a time per batch (concurrent calls are serialized by a lock, in
+// no specified order).
 kevo_status kevo_batch_delete(kevo_batch *batch,
                               const uint8_t *key,
                               size_t key_len,
@@ -258,11 +264,17 @@ kevo_status kevo_batch_delete(kevo_batch *batch,
 // Removes every operation from the batch.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`.
+//
+// Thread-safety: one thread at a time per batch (concurrent calls are serialized by a lock, in
+// no specified order).
 kevo_status kevo_batch_clear(kevo_batch *batch, kevo_error **err);
 
 // Stores the number of operations in the batch in `*count`.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch` or a NULL `count`.
+//
+// Thread-safety: one thread at a time per batch (concurrent calls are serialized by a lock, in
+// no specified order).
 kevo_status kevo_batch_count(const kevo_batch *batch, size_t *count, kevo_error **err);
 
 // Opens (by default creating) the database in directory `path` (NUL-terminated UTF-8) with
@@ -490,12 +502,20 @@ void kevo_iter_free(kevo_iter *iter);
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `iter`; `KEVO_CLOSED`;
 // `KEVO_IO_ERROR` / `KEVO_CORRUPTION`.
+//
+// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+// holds them.
 kevo_status kevo_iter_seek_to_first(kevo_iter *iter, kevo_error **err);
 
 // Moves to the last key below the upper bound. Returns the status as
 // `kevo_iter_seek_to_first`.
 //
 // Errors: as `kevo_iter_seek_to_first`.
+//
+// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+// holds them.
 kevo_status kevo_iter_seek_to_last(kevo_iter *iter, kevo_error **err);
 
 // Moves to the first key `>= key` (clamped to the bounds). `key` is only read during the
@@ -503,11 +523,19 @@ kevo_status kevo_iter_seek_to_last(kevo_iter *iter, kevo_error **err);
 //
 // Errors: as `kevo_iter_seek_to_first`; `KEVO_INVALID_ARGUMENT` for a NULL `key` with a
 // non-zero length or a key over 65535 bytes.
+//
+// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+// holds them.
 kevo_status kevo_iter_seek(kevo_iter *iter, const uint8_t *key, size_t key_len, kevo_error **err);
 
 // Moves to the last key `<= key` (clamped to the bounds). `key` as in `kevo_iter_seek`.
 //
 // Errors: as `kevo_iter_seek`.
+//
+// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+// holds them.
 kevo_status kevo_iter_seek_for_prev(kevo_iter *iter,
                                     const uint8_t *key,
                                     size_t key_len,
@@ -517,15 +545,26 @@ kevo_status kevo_iter_seek_for_prev(kevo_iter *iter,
 //
 // Errors: as `kevo_iter_seek_to_first`; `KEVO_INVALID_ARGUMENT` if the iterator is not on an
 // entry.
+//
+// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+// holds them.
 kevo_status kevo_iter_next(kevo_iter *iter, kevo_error **err);
 
 // Moves to the previous key. The iterator must be valid.
 //
 // Errors: as `kevo_iter_next`.
+//
+// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+// holds them.
 kevo_status kevo_iter_prev(kevo_iter *iter, kevo_error **err);
 
 // True if the iterator is on an entry. False at either end of the range, after an error
 // (see `kevo_iter_status`), once the database is closed, and for a NULL or stale `iter`.
+//
+// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+// lock); a move from another thread invalidates what this returned.
 bool kevo_iter_valid(const kevo_iter *iter);
 
 // Borrows the current key: `*key` points into the iterator and stays valid until the
@@ -534,6 +573,9 @@ bool kevo_iter_valid(const kevo_iter *iter);
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `iter`, a NULL `key` or `key_len`, or
 // an iterator not on an entry; `KEVO_CLOSED`.
+//
+// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+// lock); a move from another thread invalidates what this returned.
 kevo_status kevo_iter_key(const kevo_iter *iter,
                           const uint8_t **key,
                           size_t *key_len,
@@ -543,6 +585,9 @@ kevo_status kevo_iter_key(const kevo_iter *iter,
 // non-NULL pointer and length 0).
 //
 // Errors: as `kevo_iter_key`.
+//
+// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+// lock); a move from another thread invalidates what this returned.
 kevo_status kevo_iter_value(const kevo_iter *iter,
                             const uint8_t **value,
                             size_t *value_len,
@@ -553,6 +598,9 @@ kevo_status kevo_iter_value(const kevo_iter *iter,
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `iter`; `KEVO_CLOSED` once the
 // database is closed; `KEVO_IO_ERROR` / `KEVO_CORRUPTION` from the files read.
+//
+// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+// lock); a move from another thread invalidates what this returned.
 kevo_status kevo_iter_status(const kevo_iter *iter, kevo_error **err);
 
 // A new set of database options, every option at its default (see each setter). Owned by
@@ -570,12 +618,18 @@ void kevo_options_free(kevo_options *options);
 // Create the database if the directory holds none. Default true.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_create_if_missing(kevo_options *options, bool value, kevo_error **err);
 
 // Make `kevo_open` fail with `KEVO_INVALID_ARGUMENT` if a database already exists.
 // Default false.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_error_if_exists(kevo_options *options, bool value, kevo_error **err);
 
 // Write durability: `mode` is a `kevo_sync_mode`. For `KEVO_SYNC_BATCHED`, fsync once
@@ -585,6 +639,9 @@ kevo_status kevo_options_set_error_if_exists(kevo_options *options, bool value, 
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, an unknown `mode`, or
 // `batched_bytes == 0` with `KEVO_SYNC_BATCHED`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_sync_mode(kevo_options *options,
                                        uint32_t mode,
                                        uint64_t batched_bytes,
@@ -595,12 +652,18 @@ kevo_status kevo_options_set_sync_mode(kevo_options *options,
 // Default 16 MiB. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_memtable_size(kevo_options *options, size_t bytes, kevo_error **err);
 
 // Immutable memtables allowed to wait for their flush before writers stall (>= 1).
 // Default 2. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_max_immutable_memtables(kevo_options *options,
                                                      size_t count,
                                                      kevo_error **err);
@@ -609,11 +672,17 @@ kevo_status kevo_options_set_max_immutable_memtables(kevo_options *options,
 // Default 4096. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_block_size(kevo_options *options, size_t bytes, kevo_error **err);
 
 // Keys between restart points in a data block (1 to 1024). Default 16. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_block_restart_interval(kevo_options *options,
                                                     size_t entries,
                                                     kevo_error **err);
@@ -622,6 +691,9 @@ kevo_status kevo_options_set_block_restart_interval(kevo_options *options,
 // positives). Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_bloom_bits_per_key(kevo_options *options,
                                                 size_t bits,
                                                 kevo_error **err);
@@ -630,6 +702,9 @@ kevo_status kevo_options_set_bloom_bits_per_key(kevo_options *options,
 // `kevo_open` also checks it is at most the slowdown and stop triggers.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_l0_compaction_trigger(kevo_options *options,
                                                    size_t files,
                                                    kevo_error **err);
@@ -638,6 +713,9 @@ kevo_status kevo_options_set_l0_compaction_trigger(kevo_options *options,
 // `kevo_open` checks `l0_compaction_trigger <= this <= l0_stop_writes_trigger`.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_l0_slowdown_writes_trigger(kevo_options *options,
                                                         size_t files,
                                                         kevo_error **err);
@@ -646,6 +724,9 @@ kevo_status kevo_options_set_l0_slowdown_writes_trigger(kevo_options *options,
 // Persisted. `kevo_open` checks it is at least `l0_compaction_trigger`.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_l0_stop_writes_trigger(kevo_options *options,
                                                     size_t files,
                                                     kevo_error **err);
@@ -654,6 +735,9 @@ kevo_status kevo_options_set_l0_stop_writes_trigger(kevo_options *options,
 // Default 64 MiB. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_target_file_size(kevo_options *options,
                                               uint64_t bytes,
                                               kevo_error **err);
@@ -662,6 +746,9 @@ kevo_status kevo_options_set_target_file_size(kevo_options *options,
 // `KEVO_COMPACTION_LEVELED`. Persisted; may change at any open.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or an unknown style.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_compaction_style(kevo_options *options,
                                               uint32_t style,
                                               kevo_error **err);
@@ -669,6 +756,9 @@ kevo_status kevo_options_set_compaction_style(kevo_options *options,
 // Leveled: the size limit of L1 in bytes (>= 4096). Default 64 MiB. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_max_bytes_for_level_base(kevo_options *options,
                                                       uint64_t bytes,
                                                       kevo_error **err);
@@ -676,6 +766,9 @@ kevo_status kevo_options_set_max_bytes_for_level_base(kevo_options *options,
 // Leveled: growth factor of each level's size limit (>= 2). Default 10. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_level_size_multiplier(kevo_options *options,
                                                    uint64_t multiplier,
                                                    kevo_error **err);
@@ -684,6 +777,9 @@ kevo_status kevo_options_set_level_size_multiplier(kevo_options *options,
 // `(100 + percent)%` of theirs together. Default 1. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_tiered_size_ratio(kevo_options *options,
                                                uint64_t percent,
                                                kevo_error **err);
@@ -692,6 +788,9 @@ kevo_status kevo_options_set_tiered_size_ratio(kevo_options *options,
 // merged into one run. Default 200. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_tiered_max_size_amplification_percent(kevo_options *options,
                                                                    uint64_t percent,
                                                                    kevo_error **err);
@@ -699,6 +798,9 @@ kevo_status kevo_options_set_tiered_max_size_amplification_percent(kevo_options 
 // Tiered: fewest runs merged at once (>= 2). Default 2. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_tiered_min_merge_width(kevo_options *options,
                                                     size_t runs,
                                                     kevo_error **err);
@@ -709,6 +811,9 @@ kevo_status kevo_options_set_tiered_min_merge_width(kevo_options *options,
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, an unknown compression, or
 // a zstd level out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_compression(kevo_options *options,
                                          uint32_t compression,
                                          int32_t zstd_level,
@@ -717,6 +822,9 @@ kevo_status kevo_options_set_compression(kevo_options *options,
 // Background threads that run compactions (1 to 16). Default 1. Not persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_max_background_compactions(kevo_options *options,
                                                         size_t threads,
                                                         kevo_error **err);
@@ -724,6 +832,9 @@ kevo_status kevo_options_set_max_background_compactions(kevo_options *options,
 // Capacity of the block cache in bytes (0 disables it). Default 64 MiB. Not persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_block_cache_size(kevo_options *options,
                                               size_t bytes,
                                               kevo_error **err);
@@ -732,6 +843,9 @@ kevo_status kevo_options_set_block_cache_size(kevo_options *options,
 // table (false, the default). Not persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_cache_index_and_filter_blocks(kevo_options *options,
                                                            bool value,
                                                            kevo_error **err);
@@ -740,6 +854,9 @@ kevo_status kevo_options_set_cache_index_and_filter_blocks(kevo_options *options
 // Not persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_max_open_files(kevo_options *options, size_t files, kevo_error **err);
 
 // New read options: no snapshot (read the latest state), no bounds, no prefix. Owned by the
@@ -759,6 +876,9 @@ void kevo_read_options_free(kevo_read_options *options);
 // their own reference to the snapshot, so `kevo_snapshot_free` may come first.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, or a stale `snapshot`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_read_options_set_snapshot(kevo_read_options *options,
                                            const kevo_snapshot *snapshot,
                                            kevo_error **err);
@@ -767,6 +887,9 @@ kevo_status kevo_read_options_set_snapshot(kevo_read_options *options,
 // `key == NULL` removes the bound. Point reads ignore it.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535 bytes.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_read_options_set_lower_bound(kevo_read_options *options,
                                               const uint8_t *key,
                                               size_t key_len,
@@ -776,6 +899,9 @@ kevo_status kevo_read_options_set_lower_bound(kevo_read_options *options,
 // `key == NULL` removes the bound. Point reads ignore it.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535 bytes.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_read_options_set_upper_bound(kevo_read_options *options,
                                               const uint8_t *key,
                                               size_t key_len,
@@ -786,6 +912,9 @@ kevo_status kevo_read_options_set_upper_bound(kevo_read_options *options,
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a prefix over 65535
 // bytes.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_read_options_set_prefix(kevo_read_options *options,
                                          const uint8_t *prefix,
                                          size_t prefix_len,
@@ -807,6 +936,9 @@ void kevo_write_options_free(kevo_write_options *options);
 // `kevo_sync_mode` decides.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_write_options_set_sync(kevo_write_options *options, bool sync, kevo_error **err);
 
 // Takes a snapshot of `db` as of now. On `KEVO_OK`, `*snapshot` receives a handle owned by

@@ -49,6 +49,9 @@ pub extern "C" fn kevo_batch_free(batch: *mut kevo_batch) {
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`, a NULL `key`, an empty or
 /// oversized key, an oversized value.
+///
+/// Thread-safety: one thread at a time per batch (concurrent calls are serialized by a lock, in
+/// no specified order).
 #[no_mangle]
 pub extern "C" fn kevo_batch_put(
     batch: *mut kevo_batch,
@@ -76,6 +79,9 @@ pub extern "C" fn kevo_batch_put(
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`, a NULL `key`, an empty or
 /// oversized key.
+///
+/// Thread-safety: one thread at a time per batch (concurrent calls are serialized by a lock, in
+/// no specified order).
 #[no_mangle]
 pub extern "C" fn kevo_batch_delete(
     batch: *mut kevo_batch,
@@ -95,6 +101,9 @@ pub extern "C" fn kevo_batch_delete(
 /// Removes every operation from the batch.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`.
+///
+/// Thread-safety: one thread at a time per batch (concurrent calls are serialized by a lock, in
+/// no specified order).
 #[no_mangle]
 pub extern "C" fn kevo_batch_clear(
     batch: *mut kevo_batch,
@@ -109,6 +118,9 @@ pub extern "C" fn kevo_batch_clear(
 /// Stores the number of operations in the batch in `*count`.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch` or a NULL `count`.
+///
+/// Thread-safety: one thread at a time per batch (concurrent calls are serialized by a lock, in
+/// no specified order).
 #[no_mangle]
 pub extern "C" fn kevo_batch_count(
     batch: *const kevo_batch,

@@ -113,6 +113,10 @@ fn step(
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `iter`; `KEVO_CLOSED`;
 /// `KEVO_IO_ERROR` / `KEVO_CORRUPTION`.
+///
+/// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+/// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+/// holds them.
 #[no_mangle]
 pub extern "C" fn kevo_iter_seek_to_first(
     iter: *mut kevo_iter,
@@ -128,6 +132,10 @@ pub extern "C" fn kevo_iter_seek_to_first(
 /// `kevo_iter_seek_to_first`.
 ///
 /// Errors: as `kevo_iter_seek_to_first`.
+///
+/// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+/// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+/// holds them.
 #[no_mangle]
 pub extern "C" fn kevo_iter_seek_to_last(
     iter: *mut kevo_iter,
@@ -144,6 +152,10 @@ pub extern "C" fn kevo_iter_seek_to_last(
 ///
 /// Errors: as `kevo_iter_seek_to_first`; `KEVO_INVALID_ARGUMENT` for a NULL `key` with a
 /// non-zero length or a key over 65535 bytes.
+///
+/// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+/// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+/// holds them.
 #[no_mangle]
 pub extern "C" fn kevo_iter_seek(
     iter: *mut kevo_iter,
@@ -162,6 +174,10 @@ pub extern "C" fn kevo_iter_seek(
 /// Moves to the last key `<= key` (clamped to the bounds). `key` as in `kevo_iter_seek`.
 ///
 /// Errors: as `kevo_iter_seek`.
+///
+/// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+/// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+/// holds them.
 #[no_mangle]
 pub extern "C" fn kevo_iter_seek_for_prev(
     iter: *mut kevo_iter,
@@ -181,6 +197,10 @@ pub extern "C" fn kevo_iter_seek_for_prev(
 ///
 /// Errors: as `kevo_iter_seek_to_first`; `KEVO_INVALID_ARGUMENT` if the iterator is not on an
 /// entry.
+///
+/// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+/// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+/// holds them.
 #[no_mangle]
 pub extern "C" fn kevo_iter_next(iter: *mut kevo_iter, err: *mut *mut kevo_error) -> kevo_status {
     step(iter, err, true, |it| {
@@ -192,6 +212,10 @@ pub extern "C" fn kevo_iter_next(iter: *mut kevo_iter, err: *mut *mut kevo_error
 /// Moves to the previous key. The iterator must be valid.
 ///
 /// Errors: as `kevo_iter_next`.
+///
+/// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+/// lock); the move invalidates key and value pointers borrowed before it, whichever thread
+/// holds them.
 #[no_mangle]
 pub extern "C" fn kevo_iter_prev(iter: *mut kevo_iter, err: *mut *mut kevo_error) -> kevo_status {
     step(iter, err, true, |it| {
@@ -202,6 +226,9 @@ pub extern "C" fn kevo_iter_prev(iter: *mut kevo_iter, err: *mut *mut kevo_error
 
 /// True if the iterator is on an entry. False at either end of the range, after an error
 /// (see `kevo_iter_status`), once the database is closed, and for a NULL or stale `iter`.
+///
+/// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+/// lock); a move from another thread invalidates what this returned.
 #[no_mangle]
 pub extern "C" fn kevo_iter_valid(iter: *const kevo_iter) -> bool {
     guard_value(false, || {
@@ -252,6 +279,9 @@ fn borrow(
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `iter`, a NULL `key` or `key_len`, or
 /// an iterator not on an entry; `KEVO_CLOSED`.
+///
+/// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+/// lock); a move from another thread invalidates what this returned.
 #[no_mangle]
 pub extern "C" fn kevo_iter_key(
     iter: *const kevo_iter,
@@ -266,6 +296,9 @@ pub extern "C" fn kevo_iter_key(
 /// non-NULL pointer and length 0).
 ///
 /// Errors: as `kevo_iter_key`.
+///
+/// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+/// lock); a move from another thread invalidates what this returned.
 #[no_mangle]
 pub extern "C" fn kevo_iter_value(
     iter: *const kevo_iter,
@@ -281,6 +314,9 @@ pub extern "C" fn kevo_iter_value(
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `iter`; `KEVO_CLOSED` once the
 /// database is closed; `KEVO_IO_ERROR` / `KEVO_CORRUPTION` from the files read.
+///
+/// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
+/// lock); a move from another thread invalidates what this returned.
 #[no_mangle]
 pub extern "C" fn kevo_iter_status(
     iter: *const kevo_iter,

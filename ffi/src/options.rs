@@ -134,6 +134,9 @@ pub extern "C" fn kevo_options_free(options: *mut kevo_options) {
 /// Create the database if the directory holds none. Default true.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_create_if_missing(
     options: *mut kevo_options,
@@ -147,6 +150,9 @@ pub extern "C" fn kevo_options_set_create_if_missing(
 /// Default false.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_error_if_exists(
     options: *mut kevo_options,
@@ -163,6 +169,9 @@ pub extern "C" fn kevo_options_set_error_if_exists(
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, an unknown `mode`, or
 /// `batched_bytes == 0` with `KEVO_SYNC_BATCHED`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_sync_mode(
     options: *mut kevo_options,
@@ -193,6 +202,9 @@ pub extern "C" fn kevo_options_set_sync_mode(
 /// Default 16 MiB. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_memtable_size(
     options: *mut kevo_options,
@@ -207,6 +219,9 @@ pub extern "C" fn kevo_options_set_memtable_size(
 /// Default 2. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_max_immutable_memtables(
     options: *mut kevo_options,
@@ -221,6 +236,9 @@ pub extern "C" fn kevo_options_set_max_immutable_memtables(
 /// Default 4096. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_block_size(
     options: *mut kevo_options,
@@ -237,6 +255,9 @@ pub extern "C" fn kevo_options_set_block_size(
 /// Keys between restart points in a data block (1 to 1024). Default 16. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_block_restart_interval(
     options: *mut kevo_options,
@@ -254,6 +275,9 @@ pub extern "C" fn kevo_options_set_block_restart_interval(
 /// positives). Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_bloom_bits_per_key(
     options: *mut kevo_options,
@@ -268,6 +292,9 @@ pub extern "C" fn kevo_options_set_bloom_bits_per_key(
 /// `kevo_open` also checks it is at most the slowdown and stop triggers.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_l0_compaction_trigger(
     options: *mut kevo_options,
@@ -282,6 +309,9 @@ pub extern "C" fn kevo_options_set_l0_compaction_trigger(
 /// `kevo_open` checks `l0_compaction_trigger <= this <= l0_stop_writes_trigger`.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_l0_slowdown_writes_trigger(
     options: *mut kevo_options,
@@ -297,6 +327,9 @@ pub extern "C" fn kevo_options_set_l0_slowdown_writes_trigger(
 /// Persisted. `kevo_open` checks it is at least `l0_compaction_trigger`.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_l0_stop_writes_trigger(
     options: *mut kevo_options,
@@ -310,6 +343,9 @@ pub extern "C" fn kevo_options_set_l0_stop_writes_trigger(
 /// Default 64 MiB. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_target_file_size(
     options: *mut kevo_options,
@@ -327,6 +363,9 @@ pub extern "C" fn kevo_options_set_target_file_size(
 /// `KEVO_COMPACTION_LEVELED`. Persisted; may change at any open.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or an unknown style.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_compaction_style(
     options: *mut kevo_options,
@@ -352,6 +391,9 @@ pub extern "C" fn kevo_options_set_compaction_style(
 /// Leveled: the size limit of L1 in bytes (>= 4096). Default 64 MiB. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_max_bytes_for_level_base(
     options: *mut kevo_options,
@@ -368,6 +410,9 @@ pub extern "C" fn kevo_options_set_max_bytes_for_level_base(
 /// Leveled: growth factor of each level's size limit (>= 2). Default 10. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_level_size_multiplier(
     options: *mut kevo_options,
@@ -384,6 +429,9 @@ pub extern "C" fn kevo_options_set_level_size_multiplier(
 /// `(100 + percent)%` of theirs together. Default 1. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_tiered_size_ratio(
     options: *mut kevo_options,
@@ -397,6 +445,9 @@ pub extern "C" fn kevo_options_set_tiered_size_ratio(
 /// merged into one run. Default 200. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_tiered_max_size_amplification_percent(
     options: *mut kevo_options,
@@ -411,6 +462,9 @@ pub extern "C" fn kevo_options_set_tiered_max_size_amplification_percent(
 /// Tiered: fewest runs merged at once (>= 2). Default 2. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_tiered_min_merge_width(
     options: *mut kevo_options,
@@ -427,6 +481,9 @@ pub extern "C" fn kevo_options_set_tiered_min_merge_width(
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, an unknown compression, or
 /// a zstd level out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_compression(
     options: *mut kevo_options,
@@ -452,6 +509,9 @@ pub extern "C" fn kevo_options_set_compression(
 /// Background threads that run compactions (1 to 16). Default 1. Not persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_max_background_compactions(
     options: *mut kevo_options,
@@ -470,6 +530,9 @@ pub extern "C" fn kevo_options_set_max_background_compactions(
 /// Capacity of the block cache in bytes (0 disables it). Default 64 MiB. Not persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_block_cache_size(
     options: *mut kevo_options,
@@ -483,6 +546,9 @@ pub extern "C" fn kevo_options_set_block_cache_size(
 /// table (false, the default). Not persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_cache_index_and_filter_blocks(
     options: *mut kevo_options,
@@ -498,6 +564,9 @@ pub extern "C" fn kevo_options_set_cache_index_and_filter_blocks(
 /// Not persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_options_set_max_open_files(
     options: *mut kevo_options,
@@ -542,6 +611,9 @@ pub extern "C" fn kevo_read_options_free(options: *mut kevo_read_options) {
 /// their own reference to the snapshot, so `kevo_snapshot_free` may come first.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, or a stale `snapshot`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_read_options_set_snapshot(
     options: *mut kevo_read_options,
@@ -581,6 +653,9 @@ fn set_bound(
 /// `key == NULL` removes the bound. Point reads ignore it.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535 bytes.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_read_options_set_lower_bound(
     options: *mut kevo_read_options,
@@ -597,6 +672,9 @@ pub extern "C" fn kevo_read_options_set_lower_bound(
 /// `key == NULL` removes the bound. Point reads ignore it.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535 bytes.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_read_options_set_upper_bound(
     options: *mut kevo_read_options,
@@ -614,6 +692,9 @@ pub extern "C" fn kevo_read_options_set_upper_bound(
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a prefix over 65535
 /// bytes.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_read_options_set_prefix(
     options: *mut kevo_read_options,
@@ -655,6 +736,9 @@ pub extern "C" fn kevo_write_options_free(options: *mut kevo_write_options) {
 /// `kevo_sync_mode` decides.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 #[no_mangle]
 pub extern "C" fn kevo_write_options_set_sync(
     options: *mut kevo_write_options,

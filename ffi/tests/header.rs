@@ -42,3 +42,39 @@ fn soname_matches_abi_version() {
         "build.rs must give libkevo.so the SONAME libkevo.so.{abi}"
     );
 }
+
+/// The header documents every function (its comment is copied from the export's doc comment)
+/// and says for each which threads may call it.
+#[test]
+fn every_function_is_documented_with_its_thread_safety() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(crate_dir.join("../include/kevo.h")).unwrap();
+    let mut comment = String::new();
+    let mut functions = 0;
+    let mut undocumented = Vec::new();
+    for line in header.lines() {
+        if let Some(text) = line.strip_prefix("//") {
+            comment.push_str(text);
+            comment.push('\n');
+            continue;
+        }
+        // A declaration starts right after its comment, at column 0: `type kevo_name(...`.
+        let at_column_0 = line.starts_with(|c: char| c.is_ascii_alphabetic());
+        let name = match line.split_once('(') {
+            Some((head, _)) if at_column_0 => head.split([' ', '*']).next_back(),
+            _ => None,
+        };
+        if let Some(name) = name.filter(|n| n.starts_with("kevo_")) {
+            functions += 1;
+            if !comment.contains("Thread-safety") {
+                undocumented.push(name.to_owned());
+            }
+        }
+        comment.clear();
+    }
+    assert!(functions > 50, "found only {functions} functions in kevo.h");
+    assert!(
+        undocumented.is_empty(),
+        "functions whose doc comment lacks a `Thread-safety:` line: {undocumented:?}"
+    );
+}
