@@ -7,10 +7,12 @@
 #   make install PREFIX=/usr/local [DESTDIR=]
 #                               libkevo.so.1 (+ libkevo.so link), libkevo.a, kevo.h, kevo.pc
 #   make header                 regenerate include/kevo.h from ffi/src (cbindgen)
+#   make asan-c                 the examples and test_misuse with AddressSanitizer on both
+#                               sides (libkevo built with -Zsanitizer=address; not in `test`)
 #   make bench-c [BENCH_C_NUM=1000000 BENCH_C_OPS=N BENCH_C_RUNS=5]
 #                               the C ABI's cost: examples-c/bench.c vs the same Rust workload
 
-.PHONY: ffi-lib test-c demo-c install header bench-c valgrind-available
+.PHONY: ffi-lib test-c demo-c install header bench-c asan-c valgrind-available
 
 TESTS += test-c
 DEMOS += demo-c
@@ -95,3 +97,17 @@ bench-c: ffi-lib
 	    [ $$((i % 2)) = 0 ] && progs="$(KEVO_LIBDIR)/examples/bench_rust examples-c/build/bench"; \
 	    for p in $$progs; do $$p $(BENCH_C_NUM) $(BENCH_C_OPS) || exit 1; done; \
 	done | tee /dev/stderr | $(PYTHON) examples-c/bench_summary.py
+
+# TESTING.md's recipe: --target keeps build scripts and proc-macros uninstrumented.
+ASAN_LIBDIR := target/asan/x86_64-unknown-linux-gnu/debug
+asan-c:
+	RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" $(CARGO) build -p kevo-ffi \
+	    --target x86_64-unknown-linux-gnu --target-dir target/asan
+	ln -sf libkevo.so $(ASAN_LIBDIR)/libkevo.so.$(KEVO_ABI)
+	mkdir -p examples-c/build-asan
+	@set -e; for p in hello batch snapshot iterate test_misuse; do \
+	    cc -g -fsanitize=address -std=c99 -Wall -Wextra -Werror -Iinclude examples-c/$$p.c \
+	        -o examples-c/build-asan/$$p -L$(ASAN_LIBDIR) -Wl,-rpath,$(abspath $(ASAN_LIBDIR)) -lkevo; \
+	    echo "== asan examples-c/build-asan/$$p"; \
+	    ASAN_OPTIONS=detect_leaks=1 examples-c/build-asan/$$p; \
+	done
