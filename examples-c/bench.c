@@ -117,6 +117,17 @@ int main(int argc, char **argv) {
     printf("c    get pass 2  %10.0f ops/s %7.0f cpu-ns/op  (kevo_get + kevo_free)\n",
            (double)ops / get_s, get_cpu * ns);
 
+    /* The glue's fixed cost per call, without engine work: a guard, a registry lookup (read
+     * lock, hash, reference count) and the batch's lock. */
+    kevo_batch *batch = kevo_batch_new();
+    size_t count;
+    c0 = cpu();
+    for (uint64_t i = 0; i < ops; i++)
+        check(kevo_batch_count(batch, &count, &err), err, "kevo_batch_count");
+    printf("c    glue only   %10.1f cpu-ns/call  (kevo_batch_count: no engine work)\n",
+           (cpu() - c0) * ns);
+    kevo_batch_free(batch);
+
     check(kevo_close(db, &err), err, "kevo_close");
     kevo_db_free(db);
     free(pool);
