@@ -1,0 +1,13 @@
+/* header_check.c: kevo.h must compile cleanly as C99 and as C++17 (`make test` builds this
+ * file both ways with -Wall -Wextra -Werror), and the library loaded must match it. */
+#include <kevo.h>
+
+int main(void) {
+    kevo_status s = KEVO_OK;
+    kevo_error *err = NULL;
+    kevo_options *o = kevo_options_new();
+    s = kevo_options_set_compression(o, KEVO_COMPRESSION_LZ4, 0, &err);
+    kevo_options_free(o);
+    kevo_error_free(err);
+    return (s == KEVO_OK && kevo_abi_version() == KEVO_ABI_VERSION) ? 0 : 1;
+}

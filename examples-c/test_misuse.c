@@ -1,0 +1,249 @@
+/* test_misuse.c: every misuse the C API promises to survive, with the status each gives:
+ * NULL handles and pointers, huge lengths, double frees, stale and wrongly typed handles,
+ * use after close, children outliving their database, and error-object handling.
+ * Exits non-zero on the first mismatch; run under valgrind by `make test`.
+ */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#include <kevo.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int checks = 0;
+
+#define CHECK(expr, want)                                                                   \
+    do {                                                                                    \
+        kevo_status got_ = (expr);                                                          \
+        checks++;                                                                           \
+        if (got_ != (kevo_status)(want)) {                                                  \
+            fprintf(stderr, "%s:%d: %s\n  gave %s, expected %s\n", __FILE__, __LINE__, #expr, \
+                    kevo_status_name(got_), kevo_status_name(want));                        \
+            exit(1);                                                                        \
+        }                                                                                   \
+    } while (0)
+
+#define TRUE(cond)                                                                          \
+    do {                                                                                    \
+        checks++;                                                                           \
+        if (!(cond)) {                                                                      \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);             \
+            exit(1);                                                                        \
+        }                                                                                   \
+    } while (0)
+
+#define B(s) (const uint8_t *)(s), strlen(s)
+
+int main(void) {
+    char dir[] = "/tmp/kevo-misuse-XXXXXX";
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    kevo_error *err = NULL;
+    kevo_db *db = NULL;
+
+    /* --- open --- */
+    CHECK(kevo_open(NULL, NULL, &db, &err), KEVO_INVALID_ARGUMENT);
+    TRUE(err != NULL && kevo_error_code(err) == KEVO_INVALID_ARGUMENT);
+    TRUE(strstr(kevo_error_message(err), "path") != NULL);
+    CHECK(kevo_open(dir, NULL, NULL, &err), KEVO_INVALID_ARGUMENT);
+    kevo_options *opts = kevo_options_new();
+    CHECK(kevo_options_set_create_if_missing(opts, false, &err), KEVO_OK);
+    CHECK(kevo_open("/tmp/kevo-misuse-does-not-exist", opts, &db, &err), KEVO_NOT_FOUND);
+    TRUE(db == NULL && kevo_error_code(err) == KEVO_NOT_FOUND);
+    /* Setters refuse values out of range; open refuses inconsistent ones. */
+    CHECK(kevo_options_set_memtable_size(opts, 10, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_options_set_compression(opts, KEVO_COMPRESSION_ZSTD, 0, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_options_set_compression(opts, 42, 0, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_options_set_sync_mode(opts, KEVO_SYNC_BATCHED, 0, 10, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_options_set_compaction_style(opts, 7, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_options_set_create_if_missing(opts, true, &err), KEVO_OK);
+    CHECK(kevo_options_set_l0_compaction_trigger(opts, 30, &err), KEVO_OK); /* > stop (20) */
+    CHECK(kevo_open(dir, opts, &db, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_options_set_l0_compaction_trigger(opts, 4, &err), KEVO_OK);
+    CHECK(kevo_options_set_compression(opts, KEVO_COMPRESSION_ZSTD, 3, &err), KEVO_OK);
+    CHECK(kevo_options_set_sync_mode(opts, KEVO_SYNC_BATCHED, 1 << 20, 100, &err), KEVO_OK);
+    CHECK(kevo_open(dir, opts, &db, &err), KEVO_OK);
+    kevo_options_free(opts);
+    kevo_options_free(opts); /* double free: ignored */
+    CHECK(kevo_options_set_block_size(opts, 4096, &err), KEVO_INVALID_ARGUMENT); /* stale */
+    kevo_db *db2 = NULL;
+    CHECK(kevo_open(dir, NULL, &db2, &err), KEVO_LOCKED);
+    TRUE(db2 == NULL);
+
+    /* --- NULL handles and pointers --- */
+    CHECK(kevo_put(NULL, NULL, B("k"), B("v"), &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_put(db, NULL, NULL, 1, B("v"), &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_put(db, NULL, NULL, 0, B("v"), &err), KEVO_INVALID_ARGUMENT); /* empty key */
+    CHECK(kevo_put(db, NULL, B("k"), NULL, 3, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_put(db, NULL, B("empty"), NULL, 0, &err), KEVO_OK); /* empty value */
+    uint8_t *v = NULL;
+    size_t vn = 0;
+    CHECK(kevo_get(db, NULL, B("empty"), &v, &vn, &err), KEVO_OK);
+    TRUE(v != NULL && vn == 0); /* an empty value is not NULL */
+    kevo_free(v);
+    CHECK(kevo_get(db, NULL, B("k"), NULL, &vn, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_get(db, NULL, B("k"), &v, NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_get(NULL, NULL, B("k"), &v, &vn, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_delete(db, NULL, NULL, 0, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_write(db, NULL, NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_flush(NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_compact_range(NULL, NULL, 0, NULL, 0, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_property(db, NULL, (char **)&v, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_iter_new(db, NULL, NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_snapshot_new(db, NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_batch_count(NULL, &vn, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_iter_seek_to_first(NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_read_options_set_snapshot(NULL, NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_write_options_set_sync(NULL, true, &err), KEVO_INVALID_ARGUMENT);
+    TRUE(!kevo_iter_valid(NULL));
+    TRUE(kevo_error_code(NULL) == KEVO_INVALID_ARGUMENT);
+    TRUE(kevo_error_message(NULL) != NULL);
+    /* Without an err pointer, statuses still come back. */
+    CHECK(kevo_put(NULL, NULL, B("k"), B("v"), NULL), KEVO_INVALID_ARGUMENT);
+
+    /* --- huge lengths: refused before the buffer is read --- */
+    CHECK(kevo_put(db, NULL, (const uint8_t *)"k", SIZE_MAX, B("v"), &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_put(db, NULL, B("k"), (const uint8_t *)"v", SIZE_MAX, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_put(db, NULL, (const uint8_t *)"k", 65536, B("v"), &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_put(db, NULL, B("k"), (const uint8_t *)"v", ((size_t)512 << 20) + 1, &err),
+          KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_get(db, NULL, (const uint8_t *)"k", SIZE_MAX, &v, &vn, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_delete(db, NULL, (const uint8_t *)"k", SIZE_MAX, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_compact_range(db, (const uint8_t *)"a", SIZE_MAX, NULL, 0, &err),
+          KEVO_INVALID_ARGUMENT);
+
+    /* --- binary keys and values, get_into --- */
+    const uint8_t bk[] = {'b', 0, 'k'}, bv[] = {0, 1, 0, 2};
+    CHECK(kevo_put(db, NULL, bk, sizeof bk, bv, sizeof bv, &err), KEVO_OK);
+    uint8_t small[2], big[8];
+    size_t need = 0;
+    CHECK(kevo_get_into(db, NULL, bk, sizeof bk, small, sizeof small, &need, &err),
+          KEVO_BUFFER_TOO_SMALL);
+    TRUE(need == sizeof bv && kevo_error_code(err) == KEVO_BUFFER_TOO_SMALL);
+    CHECK(kevo_get_into(db, NULL, bk, sizeof bk, NULL, 0, &need, &err), KEVO_BUFFER_TOO_SMALL);
+    CHECK(kevo_get_into(db, NULL, bk, sizeof bk, big, sizeof big, &need, &err), KEVO_OK);
+    TRUE(need == sizeof bv && memcmp(big, bv, sizeof bv) == 0);
+    CHECK(kevo_get_into(db, NULL, B("absent"), big, sizeof big, &need, &err), KEVO_NOT_FOUND);
+    TRUE(need == 0);
+    CHECK(kevo_get_into(db, NULL, bk, sizeof bk, NULL, 5, &need, &err), KEVO_INVALID_ARGUMENT);
+
+    /* --- error objects: replaced on failure, untouched on success and not-found --- */
+    kevo_error *kept = err;
+    CHECK(kevo_put(db, NULL, B("ok"), B("1"), &err), KEVO_OK);
+    TRUE(err == kept);
+    CHECK(kevo_get(db, NULL, B("absent"), &v, &vn, &err), KEVO_NOT_FOUND);
+    TRUE(err == kept && v == NULL && vn == 0);
+    char *prop = NULL;
+    CHECK(kevo_property(db, "kevo.no-such-property", &prop, &err), KEVO_NOT_FOUND);
+    TRUE(prop == NULL && err == kept);
+    CHECK(kevo_property(db, "kevo.stats", &prop, &err), KEVO_OK);
+    TRUE(prop != NULL && strlen(prop) > 0);
+    kevo_free(prop);
+    kevo_error_free(err);
+    kevo_error_free(err); /* double free: ignored */
+    err = NULL;
+    kevo_error_free(NULL);
+
+    /* --- wrongly typed and stale handles --- */
+    kevo_batch *batch = kevo_batch_new();
+    CHECK(kevo_flush((kevo_db *)batch, &err), KEVO_INVALID_ARGUMENT);
+    TRUE(strstr(kevo_error_message(err), "kevo_batch") != NULL);
+    CHECK(kevo_batch_put(batch, B("b1"), B("x"), &err), KEVO_OK);
+    CHECK(kevo_batch_put(batch, NULL, 0, B("x"), &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_batch_put(batch, (const uint8_t *)"k", SIZE_MAX, B("x"), &err), KEVO_INVALID_ARGUMENT);
+    size_t count = 0;
+    CHECK(kevo_batch_count(batch, &count, &err), KEVO_OK);
+    TRUE(count == 1); /* the failed puts left the batch unchanged */
+    CHECK(kevo_write(db, NULL, batch, &err), KEVO_OK);
+    kevo_batch_free(batch);
+    kevo_batch_free(batch);
+    CHECK(kevo_batch_put(batch, B("b2"), B("x"), &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_write(db, NULL, batch, &err), KEVO_INVALID_ARGUMENT);
+    int on_stack = 0;
+    CHECK(kevo_put((kevo_db *)&on_stack, NULL, B("k"), B("v"), &err), KEVO_INVALID_ARGUMENT);
+
+    /* --- iterators: unpositioned use, then outliving their db --- */
+    for (int i = 0; i < 5; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "it/%d", i);
+        CHECK(kevo_put(db, NULL, B(k), B("v"), &err), KEVO_OK);
+    }
+    kevo_iter *it = NULL;
+    CHECK(kevo_iter_new(db, NULL, &it, &err), KEVO_OK);
+    const uint8_t *ik = NULL;
+    size_t ikn = 0;
+    TRUE(!kevo_iter_valid(it));
+    CHECK(kevo_iter_key(it, &ik, &ikn, &err), KEVO_INVALID_ARGUMENT); /* not positioned */
+    CHECK(kevo_iter_next(it, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_iter_seek(it, B("it/"), &err), KEVO_OK);
+    CHECK(kevo_iter_key(it, NULL, &ikn, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_iter_key(it, &ik, &ikn, &err), KEVO_OK);
+    TRUE(ikn == 4 && memcmp(ik, "it/0", 4) == 0);
+    kevo_snapshot *snap = NULL;
+    CHECK(kevo_snapshot_new(db, &snap, &err), KEVO_OK);
+    kevo_read_options *ro = kevo_read_options_new();
+    CHECK(kevo_read_options_set_snapshot(ro, snap, &err), KEVO_OK);
+    CHECK(kevo_read_options_set_snapshot(ro, (kevo_snapshot *)it, &err), KEVO_INVALID_ARGUMENT);
+    kevo_batch *b2 = kevo_batch_new();
+    CHECK(kevo_batch_put(b2, B("late"), B("x"), &err), KEVO_OK);
+
+    /* --- use after close --- */
+    CHECK(kevo_close(db, &err), KEVO_OK);
+    CHECK(kevo_close(db, &err), KEVO_OK); /* idempotent */
+    TRUE(kevo_is_closed(db));
+    CHECK(kevo_put(db, NULL, B("k"), B("v"), &err), KEVO_CLOSED);
+    TRUE(kevo_error_code(err) == KEVO_CLOSED);
+    CHECK(kevo_get(db, NULL, B("ok"), &v, &vn, &err), KEVO_CLOSED);
+    CHECK(kevo_get(db, ro, B("ok"), &v, &vn, &err), KEVO_CLOSED);
+    CHECK(kevo_delete(db, NULL, B("ok"), &err), KEVO_CLOSED);
+    CHECK(kevo_write(db, NULL, b2, &err), KEVO_CLOSED);
+    CHECK(kevo_flush(db, &err), KEVO_CLOSED);
+    CHECK(kevo_compact_range(db, NULL, 0, NULL, 0, &err), KEVO_CLOSED);
+    CHECK(kevo_property(db, "kevo.stats", &prop, &err), KEVO_CLOSED);
+    CHECK(kevo_sync_wal(db, &err), KEVO_CLOSED);
+    kevo_snapshot *snap2 = NULL;
+    CHECK(kevo_snapshot_new(db, &snap2, &err), KEVO_CLOSED);
+    kevo_iter *it2 = NULL;
+    CHECK(kevo_iter_new(db, NULL, &it2, &err), KEVO_CLOSED);
+    TRUE(snap2 == NULL && it2 == NULL);
+    TRUE(!kevo_iter_valid(it));
+    CHECK(kevo_iter_key(it, &ik, &ikn, &err), KEVO_CLOSED);
+    CHECK(kevo_iter_status(it, &err), KEVO_CLOSED);
+
+    /* The db handle freed before its children: they stay safe and answer CLOSED. */
+    kevo_db_free(db);
+    kevo_db_free(db); /* double free: ignored */
+    CHECK(kevo_put(db, NULL, B("k"), B("v"), &err), KEVO_INVALID_ARGUMENT); /* freed handle */
+    CHECK(kevo_iter_seek_to_first(it, &err), KEVO_CLOSED);
+    CHECK(kevo_iter_prev(it, &err), KEVO_CLOSED);
+    uint64_t seq = 0;
+    CHECK(kevo_snapshot_sequence(snap, &seq, &err), KEVO_OK);
+    TRUE(seq > 0);
+    kevo_iter_free(it);
+    kevo_iter_free(it);
+    CHECK(kevo_iter_seek_to_first(it, &err), KEVO_INVALID_ARGUMENT);
+    kevo_snapshot_free(snap);
+    kevo_snapshot_free(snap);
+    kevo_read_options_free(ro);
+    kevo_batch_free(b2);
+    kevo_error_free(err);
+
+    /* The database reopens (close released the lock) and kept everything. */
+    err = NULL;
+    CHECK(kevo_open(dir, NULL, &db, &err), KEVO_OK);
+    CHECK(kevo_get_into(db, NULL, bk, sizeof bk, big, sizeof big, &need, &err), KEVO_OK);
+    CHECK(kevo_get(db, NULL, B("b1"), &v, &vn, &err), KEVO_OK);
+    kevo_free(v);
+    kevo_db_free(db); /* closes it */
+
+    TRUE(kevo_abi_version() == KEVO_ABI_VERSION);
+    TRUE(strcmp(kevo_status_name(KEVO_BUFFER_TOO_SMALL), "KEVO_BUFFER_TOO_SMALL") == 0);
+    TRUE(strcmp(kevo_status_name(12345), "KEVO_UNKNOWN") == 0);
+
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) return 1;
+    printf("test_misuse: %d checks passed\n", checks);
+    return 0;
+}

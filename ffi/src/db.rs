@@ -1,0 +1,435 @@
+//! `kevo_db`: open, close, point reads and writes, flush, compaction, properties.
+
+use std::ffi::c_char;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::batch::kevo_batch;
+use crate::convert;
+use crate::error::{kevo_error, kevo_status, Failure};
+use crate::handle::{self, guard, guard_value, Kind, OK};
+use crate::options::{kevo_options, kevo_read_options, kevo_write_options};
+
+/// An open database. Created by `kevo_open`; closed by `kevo_close`; released by
+/// `kevo_db_free`.
+///
+/// Thread-safety: a `kevo_db` may be used by any number of threads at once (every call on
+/// it is safe to make concurrently, including `kevo_close`, after which other calls return
+/// `KEVO_CLOSED`).
+///
+/// Lifetime: iterators and snapshots made from it hold their own reference to the engine, so
+/// the database handle and its children may be freed in any order. After `kevo_close` (or
+/// `kevo_db_free`) the children answer `KEVO_CLOSED`.
+pub struct kevo_db {
+    pub(crate) db: kevo::Db,
+}
+
+pub(crate) fn db_handle(db: *const kevo_db) -> Result<Arc<kevo_db>, Failure> {
+    handle::get(Kind::Db, db as usize)
+}
+
+/// Opens (by default creating) the database in directory `path` (NUL-terminated UTF-8) with
+/// `options` (NULL: every default; the options are copied, so they may be freed right
+/// after). On `KEVO_OK`, `*db` receives a new handle owned by the caller: close it with
+/// `kevo_close` and release it with `kevo_db_free`. On failure `*db` is set to NULL.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL `path` or `db`, a stale `options`, an option out
+/// of range or inconsistent with another, or an existing database with `error_if_exists`;
+/// `KEVO_NOT_FOUND` (with an error object) if no database exists and `create_if_missing` is
+/// false; `KEVO_LOCKED` if it is open elsewhere (this process or another); `KEVO_CORRUPTION`;
+/// `KEVO_IO_ERROR`.
+///
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn kevo_open(
+    path: *const c_char,
+    options: *const kevo_options,
+    db: *mut *mut kevo_db,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let out = convert::out(db, "db (the output handle)")?;
+        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
+        unsafe { out.write(std::ptr::null_mut()) };
+        // SAFETY: the caller guarantees `path` is NULL or a NUL-terminated string.
+        let path = unsafe { convert::c_str(path, "path") }?;
+        let opts = match handle::get_opt::<kevo_options>(Kind::Options, options as usize)? {
+            Some(o) => o.inner.lock().clone(),
+            None => kevo::Options::default(),
+        };
+        let engine = kevo::Db::open(path, opts)?;
+        let h = handle::register(Kind::Db, Arc::new(kevo_db { db: engine }));
+        // SAFETY: as above.
+        unsafe { out.write(h as *mut kevo_db) };
+        OK
+    })
+}
+
+/// Closes the database: syncs the WAL, stops the background threads (a running flush or
+/// compaction finishes first) and releases the directory lock, so it may be opened again.
+/// The handle stays valid: every later call on it, and on its iterators and snapshots,
+/// returns `KEVO_CLOSED`, until `kevo_db_free` releases it. Closing a closed database returns
+/// `KEVO_OK`.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`; `KEVO_IO_ERROR` if the final
+/// WAL sync fails (the database is closed all the same).
+///
+/// Thread-safety: any thread, also while other threads use `db`.
+#[no_mangle]
+pub extern "C" fn kevo_close(db: *mut kevo_db, err: *mut *mut kevo_error) -> kevo_status {
+    guard(err, || {
+        db_handle(db)?.db.close()?;
+        OK
+    })
+}
+
+/// Releases a database handle, closing it first if it is open (errors of that close are
+/// ignored: call `kevo_close` first to see them). `kevo_db_free(NULL)` and freeing a freed
+/// handle do nothing. Iterators and snapshots of the database stay valid (answering
+/// `KEVO_CLOSED`) until they are freed themselves.
+///
+/// Thread-safety: any thread; calls other threads are making on `db` at that moment finish
+/// normally or return `KEVO_CLOSED`, but `db` must not be used after this returns.
+#[no_mangle]
+pub extern "C" fn kevo_db_free(db: *mut kevo_db) {
+    guard_value((), || {
+        if let Some(obj) = handle::take(Kind::Db, db as usize) {
+            if let Ok(h) = obj.downcast::<kevo_db>() {
+                let _ = h.db.close();
+            }
+        }
+    })
+}
+
+/// True once the database was closed (by `kevo_close`, `kevo_db_free`, or after a fatal
+/// error); also true for a NULL or stale `db`.
+///
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn kevo_is_closed(db: *const kevo_db) -> bool {
+    guard_value(true, || db_handle(db).map_or(true, |h| h.db.is_closed()))
+}
+
+/// Runs a write, then, if `options` asks for it, syncs the WAL.
+fn write_with(
+    h: &kevo_db,
+    options: *const kevo_write_options,
+    write: impl FnOnce(&kevo::Db) -> kevo::Result<()>,
+) -> Result<kevo_status, Failure> {
+    let sync = match handle::get_opt::<kevo_write_options>(Kind::WriteOptions, options as usize)? {
+        Some(o) => o.sync.load(Ordering::Relaxed),
+        None => false,
+    };
+    write(&h.db)?;
+    if sync {
+        match h.db.sync_wal() {
+            // Closed by another thread since the write: closing synced the WAL.
+            Ok(()) | Err(kevo::Error::Closed) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    OK
+}
+
+/// Sets `key` to `value`. Both are copied; binary-safe (embedded NULs allowed). `key` must be
+/// 1 to 65535 bytes; `value` 0 to 512 MiB (`value` may be NULL when `value_len` is 0).
+/// `options` may be NULL (defaults). Durable per the database's sync mode, or at once if
+/// `options` has sync set.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale handle, a NULL `key`, an empty or
+/// oversized key, an oversized value; `KEVO_CLOSED`; `KEVO_BACKGROUND_ERROR` after an
+/// earlier failure; `KEVO_IO_ERROR` if the WAL write fails.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_put(
+    db: *mut kevo_db,
+    options: *const kevo_write_options,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let h = db_handle(db)?;
+        // SAFETY: the caller guarantees the buffers are readable for their lengths.
+        let (k, v) = unsafe {
+            (
+                convert::key(key, key_len)?,
+                convert::value(value, value_len)?,
+            )
+        };
+        write_with(&h, options, |d| d.put(k, v))
+    })
+}
+
+/// Deletes `key` (1 to 65535 bytes). Deleting an absent key is not an error. `options` may be
+/// NULL.
+///
+/// Errors: as `kevo_put`.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_delete(
+    db: *mut kevo_db,
+    options: *const kevo_write_options,
+    key: *const u8,
+    key_len: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let h = db_handle(db)?;
+        // SAFETY: the caller guarantees `key[0..key_len]` is readable.
+        let k = unsafe { convert::key(key, key_len) }?;
+        write_with(&h, options, |d| d.delete(k))
+    })
+}
+
+/// Applies every operation of `batch` atomically (all or nothing, also after a crash). The
+/// batch is not changed: it may be written again, cleared, or freed. An empty batch is a
+/// no-op. `options` may be NULL.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale handle; `KEVO_CLOSED`;
+/// `KEVO_BACKGROUND_ERROR`; `KEVO_IO_ERROR`.
+///
+/// Thread-safety: any thread; the batch must not be changed by another thread meanwhile
+/// (that is serialized, not unsafe).
+#[no_mangle]
+pub extern "C" fn kevo_write(
+    db: *mut kevo_db,
+    options: *const kevo_write_options,
+    batch: *const kevo_batch,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let h = db_handle(db)?;
+        let b: Arc<kevo_batch> = handle::get(Kind::Batch, batch as usize)?;
+        let guard = b.inner.lock();
+        write_with(&h, options, |d| d.write(&guard))
+    })
+}
+
+/// Looks up `key` as of `options`' snapshot (or now if `options` is NULL or has none).
+fn lookup(
+    h: &kevo_db,
+    options: *const kevo_read_options,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, Failure> {
+    Ok(
+        match handle::get_opt::<kevo_read_options>(Kind::ReadOptions, options as usize)? {
+            None => h.db.get(key)?,
+            Some(o) => h.db.get_opt(key, &o.inner.read())?,
+        },
+    )
+}
+
+/// Reads the value of `key` as of `options`' snapshot (`options` may be NULL: the latest
+/// state; bounds and prefix do not apply to point reads).
+///
+/// On `KEVO_OK`, `*value` receives a copy allocated by kevo (never NULL, even for an empty
+/// value) that the caller frees with `kevo_free`, and `*value_len` its length. On any other
+/// status, `*value` is NULL and `*value_len` 0. An absent key gives `KEVO_NOT_FOUND` and
+/// leaves `*err` untouched.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale handle, a NULL `key`, `value` or
+/// `value_len`, an invalid key, a snapshot of another database; `KEVO_CLOSED`;
+/// `KEVO_CORRUPTION`; `KEVO_IO_ERROR`.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_get(
+    db: *mut kevo_db,
+    options: *const kevo_read_options,
+    key: *const u8,
+    key_len: usize,
+    value: *mut *mut u8,
+    value_len: *mut usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let value = convert::out(value, "value")?;
+        let value_len = convert::out(value_len, "value_len")?;
+        // SAFETY: both are non-NULL and the caller guarantees they are writable.
+        unsafe {
+            value.write(std::ptr::null_mut());
+            value_len.write(0);
+        }
+        let h = db_handle(db)?;
+        // SAFETY: the caller guarantees `key[0..key_len]` is readable.
+        let k = unsafe { convert::key(key, key_len) }?;
+        match lookup(&h, options, k)? {
+            None => Ok(kevo_status::KEVO_NOT_FOUND),
+            Some(v) => {
+                let p = convert::malloc_copy(&v, false)?;
+                // SAFETY: as above.
+                unsafe {
+                    value.write(p);
+                    value_len.write(v.len());
+                }
+                OK
+            }
+        }
+    })
+}
+
+/// Reads the value of `key` into the caller's buffer `buf` of `buf_len` bytes (`buf` may be
+/// NULL when `buf_len` is 0). `*value_len` always receives the value's length when the key
+/// exists (0 otherwise). If it fits, the value is copied and the result is `KEVO_OK`; if not,
+/// nothing is copied and the result is `KEVO_BUFFER_TOO_SMALL` (call again with a buffer of
+/// `*value_len` bytes). An absent key gives `KEVO_NOT_FOUND`, leaving `*err` untouched.
+/// `options` as in `kevo_get`.
+///
+/// Errors: as `kevo_get`; `KEVO_BUFFER_TOO_SMALL` (with an error object).
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_get_into(
+    db: *mut kevo_db,
+    options: *const kevo_read_options,
+    key: *const u8,
+    key_len: usize,
+    buf: *mut u8,
+    buf_len: usize,
+    value_len: *mut usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let value_len = convert::out(value_len, "value_len")?;
+        // SAFETY: non-NULL and writable per the caller.
+        unsafe { value_len.write(0) };
+        if buf.is_null() && buf_len != 0 {
+            return Err(Failure::invalid("buf is NULL but buf_len is not 0"));
+        }
+        let h = db_handle(db)?;
+        // SAFETY: the caller guarantees `key[0..key_len]` is readable.
+        let k = unsafe { convert::key(key, key_len) }?;
+        let Some(v) = lookup(&h, options, k)? else {
+            return Ok(kevo_status::KEVO_NOT_FOUND);
+        };
+        // SAFETY: as above.
+        unsafe { value_len.write(v.len()) };
+        if v.len() > buf_len {
+            return Err(Failure::new(
+                kevo_status::KEVO_BUFFER_TOO_SMALL,
+                format!("the value is {} bytes, the buffer {buf_len}", v.len()),
+            ));
+        }
+        if !v.is_empty() {
+            // SAFETY: `buf` is non-NULL (buf_len >= v.len() > 0) and writable for `buf_len`
+            // bytes per the caller; the engine's vector does not overlap it.
+            unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), buf, v.len()) };
+        }
+        OK
+    })
+}
+
+/// Frees a buffer kevo allocated (`kevo_get`'s value, `kevo_property`'s string). NULL is
+/// ignored. Do not free other pointers with it (it is C's `free`).
+///
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn kevo_free(ptr: *mut std::ffi::c_void) {
+    // SAFETY: `ptr` is NULL or came from `malloc` in `convert::malloc_copy`, per the contract.
+    unsafe { libc::free(ptr) }
+}
+
+/// Writes the memtable to an SSTable now and waits until it is recorded (a no-op if it is
+/// empty).
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`; `KEVO_CLOSED`;
+/// `KEVO_BACKGROUND_ERROR` / `KEVO_IO_ERROR` if the flush fails.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_flush(db: *mut kevo_db, err: *mut *mut kevo_error) -> kevo_status {
+    guard(err, || {
+        db_handle(db)?.db.flush()?;
+        OK
+    })
+}
+
+/// Forces every write acknowledged so far to stable storage (one fsync of the WAL).
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`; `KEVO_CLOSED`;
+/// `KEVO_IO_ERROR`.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_sync_wal(db: *mut kevo_db, err: *mut *mut kevo_error) -> kevo_status {
+    guard(err, || {
+        db_handle(db)?.db.sync_wal()?;
+        OK
+    })
+}
+
+/// Compacts every key in `[start, end]` (inclusive) down to the bottom level and waits until
+/// done. `start == NULL` means from the first key, `end == NULL` to the last.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db` or a bound over 65535 bytes;
+/// `KEVO_CLOSED`; `KEVO_BACKGROUND_ERROR` / `KEVO_IO_ERROR` / `KEVO_CORRUPTION` if a flush
+/// or compaction fails.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_compact_range(
+    db: *mut kevo_db,
+    start: *const u8,
+    start_len: usize,
+    end: *const u8,
+    end_len: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let h = db_handle(db)?;
+        let bound = |p: *const u8, len: usize, what: &str| {
+            if p.is_null() {
+                Ok(None)
+            } else {
+                // SAFETY: the caller guarantees `p[0..len]` is readable.
+                unsafe { convert::bytes(p, len, kevo::MAX_KEY_SIZE, what) }.map(Some)
+            }
+        };
+        let s = bound(start, start_len, "start")?;
+        let e = bound(end, end_len, "end")?;
+        h.db.compact_range(s, e)?;
+        OK
+    })
+}
+
+/// Reads the named property (`name`: NUL-terminated): `"kevo.stats"` (a table of statistics:
+/// levels, write amplification, stalls, cache and bloom figures), `"kevo.num-files-at-level<N>"`,
+/// `"kevo.live-sst-bytes"`, `"kevo.num-snapshots"`, `"kevo.options"` (persisted options, one
+/// `name=value` per line). On `KEVO_OK`, `*value` receives a NUL-terminated UTF-8 string the
+/// caller frees with `kevo_free`; otherwise `*value` is NULL. An unknown name gives
+/// `KEVO_NOT_FOUND`, leaving `*err` untouched.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`, a NULL `name` or `value`, a name
+/// that is not UTF-8; `KEVO_CLOSED`.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_property(
+    db: *mut kevo_db,
+    name: *const c_char,
+    value: *mut *mut c_char,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let value = convert::out(value, "value")?;
+        // SAFETY: non-NULL and writable per the caller.
+        unsafe { value.write(std::ptr::null_mut()) };
+        let h = db_handle(db)?;
+        // SAFETY: the caller guarantees `name` is NULL or NUL-terminated.
+        let name = unsafe { convert::c_str(name, "name") }?;
+        match h.db.property(name)? {
+            None => Ok(kevo_status::KEVO_NOT_FOUND),
+            Some(text) => {
+                let p = convert::malloc_copy(text.as_bytes(), true)?;
+                // SAFETY: as above.
+                unsafe { value.write(p as *mut c_char) };
+                OK
+            }
+        }
+    })
+}

@@ -1,0 +1,753 @@
+//! Option builders: `kevo_options` (for `kevo_open`), `kevo_read_options`,
+//! `kevo_write_options`.
+//!
+//! They are builders with one setter per option rather than structs, so that new options
+//! never change the ABI. A setter checks what it can on its own (a value out of range) and
+//! returns `KEVO_INVALID_ARGUMENT`; checks that involve two options (such as
+//! `l0_stop_writes_trigger >= l0_compaction_trigger`) are made by `kevo_open`.
+//!
+//! Thread-safety of all three: once built, a handle may be used by any number of threads at
+//! once (`kevo_open`, `kevo_get`, `kevo_put`, `kevo_iter_new` only read it). A setter must not
+//! run while another thread uses the same handle: it is not memory-unsafe (an internal lock
+//! serializes them) but which value the other call sees is unspecified.
+//!
+//! The engine's pluggable file system (`Options::fs` in Rust) is not available through the C
+//! ABI: C programs always use the operating system's files.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::convert;
+use crate::error::{kevo_error, kevo_status, Failure};
+use crate::handle::{self, guard, guard_value, Kind, OK};
+use crate::snapshot::kevo_snapshot;
+
+/// Database options for `kevo_open`. Created with `kevo_options_new` (every option at its
+/// default), changed with the `kevo_options_set_*` setters, freed with `kevo_options_free`.
+/// `kevo_open` copies them, so they may be freed or reused right after.
+pub struct kevo_options {
+    pub(crate) inner: Mutex<kevo::Options>,
+}
+
+/// Per-read settings for `kevo_get`, `kevo_get_into` and `kevo_iter_new`: a snapshot, and for
+/// iterators a lower bound, an upper bound and a prefix. Passing NULL instead of a
+/// `kevo_read_options` means "latest state, no bounds".
+pub struct kevo_read_options {
+    pub(crate) inner: RwLock<kevo::ReadOptions>,
+}
+
+/// Per-write settings for `kevo_put`, `kevo_delete` and `kevo_write`. Passing NULL means the
+/// defaults (no extra sync).
+pub struct kevo_write_options {
+    pub(crate) sync: AtomicBool,
+}
+
+/// Compression of SSTable data blocks (`kevo_options_set_compression`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum kevo_compression {
+    /// Blocks stored as they are.
+    KEVO_COMPRESSION_NONE = 0,
+    /// LZ4 (the default): fast, moderate ratio.
+    KEVO_COMPRESSION_LZ4 = 1,
+    /// Zstandard at a level from 1 to 22: slower, smaller.
+    KEVO_COMPRESSION_ZSTD = 2,
+}
+
+/// Compaction algorithm (`kevo_options_set_compaction_style`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum kevo_compaction_style {
+    /// Leveled (the default): low space and read amplification.
+    KEVO_COMPACTION_LEVELED = 0,
+    /// Size-tiered: low write amplification, more space and more runs per read.
+    KEVO_COMPACTION_TIERED = 1,
+}
+
+/// When the write-ahead log is fsynced (`kevo_options_set_sync_mode`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum kevo_sync_mode {
+    /// Never on the write path (the default; the OS writes back). Acknowledged writes
+    /// survive a process crash, not necessarily a power loss.
+    KEVO_SYNC_NONE = 0,
+    /// Before acknowledging each write (or group of concurrent writes): survives power loss.
+    KEVO_SYNC_ALWAYS = 1,
+    /// Once `bytes` WAL bytes were written or `interval_ms` passed since the last fsync.
+    KEVO_SYNC_BATCHED = 2,
+}
+
+fn options(o: *mut kevo_options) -> Result<Arc<kevo_options>, Failure> {
+    handle::get(Kind::Options, o as usize)
+}
+
+/// Applies `f` to the options behind `o` after `check` accepts the value.
+fn set(
+    o: *mut kevo_options,
+    err: *mut *mut kevo_error,
+    check: Result<(), String>,
+    f: impl FnOnce(&mut kevo::Options),
+) -> kevo_status {
+    guard(err, || {
+        let o = options(o)?;
+        check.map_err(Failure::invalid)?;
+        f(&mut o.inner.lock());
+        OK
+    })
+}
+
+/// `Ok` if `ok`, else the message.
+fn require(ok: bool, message: &str) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(message.to_owned())
+    }
+}
+
+/// A new set of database options, every option at its default (see each setter). Owned by
+/// the caller: free it with `kevo_options_free`. Returns NULL only on an internal error.
+///
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn kevo_options_new() -> *mut kevo_options {
+    guard_value(std::ptr::null_mut(), || {
+        let o = Arc::new(kevo_options {
+            inner: Mutex::new(kevo::Options::default()),
+        });
+        handle::register(Kind::Options, o) as *mut kevo_options
+    })
+}
+
+/// Frees options. NULL, or options already freed, are ignored. Databases opened with them are
+/// not affected.
+///
+/// Thread-safety: not while another thread uses `options`.
+#[no_mangle]
+pub extern "C" fn kevo_options_free(options: *mut kevo_options) {
+    guard_value((), || handle::release(Kind::Options, options as usize))
+}
+
+/// Create the database if the directory holds none. Default true.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_create_if_missing(
+    options: *mut kevo_options,
+    value: bool,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set(options, err, Ok(()), |o| o.create_if_missing = value)
+}
+
+/// Make `kevo_open` fail with `KEVO_INVALID_ARGUMENT` if a database already exists.
+/// Default false.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_error_if_exists(
+    options: *mut kevo_options,
+    value: bool,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set(options, err, Ok(()), |o| o.error_if_exists = value)
+}
+
+/// Write durability: `mode` is a `kevo_sync_mode`. For `KEVO_SYNC_BATCHED`, fsync once
+/// `batched_bytes` (> 0) bytes of WAL were written or `batched_interval_ms` milliseconds
+/// passed since the last fsync; both are ignored for the other modes. Default
+/// `KEVO_SYNC_NONE`. Persisted in the database.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, an unknown `mode`, or
+/// `batched_bytes == 0` with `KEVO_SYNC_BATCHED`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_sync_mode(
+    options: *mut kevo_options,
+    mode: u32,
+    batched_bytes: u64,
+    batched_interval_ms: u64,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let sync = match mode {
+        0 => Ok(kevo::SyncMode::None),
+        1 => Ok(kevo::SyncMode::Always),
+        2 if batched_bytes == 0 => Err("KEVO_SYNC_BATCHED needs batched_bytes > 0".to_owned()),
+        2 => Ok(kevo::SyncMode::Batched {
+            bytes: batched_bytes,
+            interval: Duration::from_millis(batched_interval_ms),
+        }),
+        m => Err(format!("unknown kevo_sync_mode {m}")),
+    };
+    let check = sync.as_ref().map(|_| ()).map_err(Clone::clone);
+    set(options, err, check, |o| {
+        if let Ok(s) = sync {
+            o.sync_mode = s;
+        }
+    })
+}
+
+/// Bytes of entries the memtable holds before it is flushed to an SSTable (>= 4096).
+/// Default 16 MiB. Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_memtable_size(
+    options: *mut kevo_options,
+    bytes: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(bytes >= 4096, "memtable_size must be at least 4096 bytes");
+    set(options, err, check, |o| o.memtable_size = bytes)
+}
+
+/// Immutable memtables allowed to wait for their flush before writers stall (>= 1).
+/// Default 2. Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_max_immutable_memtables(
+    options: *mut kevo_options,
+    count: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(count >= 1, "max_immutable_memtables must be at least 1");
+    set(options, err, check, |o| o.max_immutable_memtables = count)
+}
+
+/// Target uncompressed size of an SSTable data block, in bytes (256 to 64 MiB).
+/// Default 4096. Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_block_size(
+    options: *mut kevo_options,
+    bytes: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(
+        (256..=(64 << 20)).contains(&bytes),
+        "block_size must be between 256 bytes and 64 MiB",
+    );
+    set(options, err, check, |o| o.block_size = bytes)
+}
+
+/// Keys between restart points in a data block (1 to 1024). Default 16. Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_block_restart_interval(
+    options: *mut kevo_options,
+    entries: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(
+        (1..=1024).contains(&entries),
+        "block_restart_interval must be between 1 and 1024",
+    );
+    set(options, err, check, |o| o.block_restart_interval = entries)
+}
+
+/// Bloom filter bits per key (0 disables filters, at most 64). Default 10 (about 1% false
+/// positives). Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_bloom_bits_per_key(
+    options: *mut kevo_options,
+    bits: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(bits <= 64, "bloom_bits_per_key must be at most 64");
+    set(options, err, check, |o| o.bloom_bits_per_key = bits)
+}
+
+/// Number of L0 files that triggers a compaction into L1 (>= 2). Default 4. Persisted.
+/// `kevo_open` also checks it is at most the slowdown and stop triggers.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_l0_compaction_trigger(
+    options: *mut kevo_options,
+    files: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(files >= 2, "l0_compaction_trigger must be at least 2");
+    set(options, err, check, |o| o.l0_compaction_trigger = files)
+}
+
+/// Number of L0 files at which each write is delayed by 1 ms. Default 8. Persisted.
+/// `kevo_open` checks `l0_compaction_trigger <= this <= l0_stop_writes_trigger`.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_l0_slowdown_writes_trigger(
+    options: *mut kevo_options,
+    files: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set(options, err, Ok(()), |o| {
+        o.l0_slowdown_writes_trigger = files
+    })
+}
+
+/// Number of L0 files at which writers stall until compaction catches up. Default 20.
+/// Persisted. `kevo_open` checks it is at least `l0_compaction_trigger`.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_l0_stop_writes_trigger(
+    options: *mut kevo_options,
+    files: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set(options, err, Ok(()), |o| o.l0_stop_writes_trigger = files)
+}
+
+/// Size at which compaction output is split into a new SSTable, in bytes (>= 4096).
+/// Default 64 MiB. Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_target_file_size(
+    options: *mut kevo_options,
+    bytes: u64,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(
+        bytes >= 4096,
+        "target_file_size must be at least 4096 bytes",
+    );
+    set(options, err, check, |o| o.target_file_size = bytes)
+}
+
+/// Leveled or size-tiered compaction: `style` is a `kevo_compaction_style`. Default
+/// `KEVO_COMPACTION_LEVELED`. Persisted; may change at any open.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or an unknown style.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_compaction_style(
+    options: *mut kevo_options,
+    style: u32,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let s = match style {
+        0 => Some(kevo::CompactionStyle::Leveled),
+        1 => Some(kevo::CompactionStyle::Tiered),
+        _ => None,
+    };
+    let check = require(
+        s.is_some(),
+        &format!("unknown kevo_compaction_style {style}"),
+    );
+    set(options, err, check, |o| {
+        if let Some(s) = s {
+            o.compaction_style = s;
+        }
+    })
+}
+
+/// Leveled: the size limit of L1 in bytes (>= 4096). Default 64 MiB. Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_max_bytes_for_level_base(
+    options: *mut kevo_options,
+    bytes: u64,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(
+        bytes >= 4096,
+        "max_bytes_for_level_base must be at least 4096 bytes",
+    );
+    set(options, err, check, |o| o.max_bytes_for_level_base = bytes)
+}
+
+/// Leveled: growth factor of each level's size limit (>= 2). Default 10. Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_level_size_multiplier(
+    options: *mut kevo_options,
+    multiplier: u64,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(multiplier >= 2, "level_size_multiplier must be at least 2");
+    set(options, err, check, |o| {
+        o.level_size_multiplier = multiplier
+    })
+}
+
+/// Tiered: a run joins the newer runs in one merge if its size is at most
+/// `(100 + percent)%` of theirs together. Default 1. Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_tiered_size_ratio(
+    options: *mut kevo_options,
+    percent: u64,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set(options, err, Ok(()), |o| o.tiered_size_ratio = percent)
+}
+
+/// Tiered: when all runs but the oldest exceed this percentage of the oldest, everything is
+/// merged into one run. Default 200. Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_tiered_max_size_amplification_percent(
+    options: *mut kevo_options,
+    percent: u64,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set(options, err, Ok(()), |o| {
+        o.tiered_max_size_amplification_percent = percent
+    })
+}
+
+/// Tiered: fewest runs merged at once (>= 2). Default 2. Persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_tiered_min_merge_width(
+    options: *mut kevo_options,
+    runs: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(runs >= 2, "tiered_min_merge_width must be at least 2");
+    set(options, err, check, |o| o.tiered_min_merge_width = runs)
+}
+
+/// Compression of data blocks: `compression` is a `kevo_compression`; `zstd_level` (1 to 22)
+/// is used only with `KEVO_COMPRESSION_ZSTD`. Default `KEVO_COMPRESSION_LZ4`. Persisted; may
+/// change at any open.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, an unknown compression, or
+/// a zstd level out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_compression(
+    options: *mut kevo_options,
+    compression: u32,
+    zstd_level: i32,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let c = match compression {
+        0 => Ok(kevo::Compression::None),
+        1 => Ok(kevo::Compression::Lz4),
+        2 if (1..=22).contains(&zstd_level) => Ok(kevo::Compression::Zstd { level: zstd_level }),
+        2 => Err(format!("zstd level {zstd_level} is not between 1 and 22")),
+        c => Err(format!("unknown kevo_compression {c}")),
+    };
+    let check = c.as_ref().map(|_| ()).map_err(Clone::clone);
+    set(options, err, check, |o| {
+        if let Ok(c) = c {
+            o.compression = c;
+        }
+    })
+}
+
+/// Background threads that run compactions (1 to 16). Default 1. Not persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_max_background_compactions(
+    options: *mut kevo_options,
+    threads: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(
+        (1..=16).contains(&threads),
+        "max_background_compactions must be between 1 and 16",
+    );
+    set(options, err, check, |o| {
+        o.max_background_compactions = threads
+    })
+}
+
+/// Capacity of the block cache in bytes (0 disables it). Default 64 MiB. Not persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_block_cache_size(
+    options: *mut kevo_options,
+    bytes: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set(options, err, Ok(()), |o| o.block_cache_size = bytes)
+}
+
+/// Charge index and filter blocks to the block cache (true) or keep them with each open
+/// table (false, the default). Not persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_cache_index_and_filter_blocks(
+    options: *mut kevo_options,
+    value: bool,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set(options, err, Ok(()), |o| {
+        o.cache_index_and_filter_blocks = value
+    })
+}
+
+/// Most SSTables kept open at once (>= 16; each holds a file descriptor). Default 1000.
+/// Not persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_max_open_files(
+    options: *mut kevo_options,
+    files: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    let check = require(files >= 16, "max_open_files must be at least 16");
+    set(options, err, check, |o| o.max_open_files = files)
+}
+
+// ----- read options -----
+
+fn read_options(o: *mut kevo_read_options) -> Result<Arc<kevo_read_options>, Failure> {
+    handle::get(Kind::ReadOptions, o as usize)
+}
+
+/// New read options: no snapshot (read the latest state), no bounds, no prefix. Owned by the
+/// caller: free with `kevo_read_options_free`. Returns NULL only on an internal error.
+///
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn kevo_read_options_new() -> *mut kevo_read_options {
+    guard_value(std::ptr::null_mut(), || {
+        let o = Arc::new(kevo_read_options {
+            inner: RwLock::new(kevo::ReadOptions::default()),
+        });
+        handle::register(Kind::ReadOptions, o) as *mut kevo_read_options
+    })
+}
+
+/// Frees read options (releasing their reference to a snapshot, if any). NULL, or options
+/// already freed, are ignored. Iterators created with them are not affected (they copied
+/// them).
+///
+/// Thread-safety: not while another thread uses `options`.
+#[no_mangle]
+pub extern "C" fn kevo_read_options_free(options: *mut kevo_read_options) {
+    guard_value((), || handle::release(Kind::ReadOptions, options as usize))
+}
+
+/// Reads through these options see `snapshot` (NULL: the latest state). The options keep
+/// their own reference to the snapshot, so `kevo_snapshot_free` may come first.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, or a stale `snapshot`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_read_options_set_snapshot(
+    options: *mut kevo_read_options,
+    snapshot: *const kevo_snapshot,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let o = read_options(options)?;
+        let snap = handle::get_opt::<kevo_snapshot>(Kind::Snapshot, snapshot as usize)?;
+        o.inner.write().snapshot = snap.map(|s| s.snapshot.clone());
+        OK
+    })
+}
+
+fn set_bound(
+    options: *mut kevo_read_options,
+    key: *const u8,
+    key_len: usize,
+    what: &str,
+    err: *mut *mut kevo_error,
+    f: impl FnOnce(&mut kevo::ReadOptions, Option<Vec<u8>>),
+) -> kevo_status {
+    guard(err, || {
+        let o = read_options(options)?;
+        let bound = if key.is_null() {
+            None
+        } else {
+            // SAFETY: the caller guarantees `key[0..key_len]` is readable.
+            Some(unsafe { convert::bytes(key, key_len, kevo::MAX_KEY_SIZE, what) }?.to_vec())
+        };
+        f(&mut o.inner.write(), bound);
+        OK
+    })
+}
+
+/// Iterators created with these options start at `key` (inclusive lower bound; copied).
+/// `key == NULL` removes the bound. Point reads ignore it.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535 bytes.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_read_options_set_lower_bound(
+    options: *mut kevo_read_options,
+    key: *const u8,
+    key_len: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set_bound(options, key, key_len, "lower bound", err, |o, b| {
+        o.lower_bound = b
+    })
+}
+
+/// Iterators created with these options stop before `key` (exclusive upper bound; copied).
+/// `key == NULL` removes the bound. Point reads ignore it.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535 bytes.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_read_options_set_upper_bound(
+    options: *mut kevo_read_options,
+    key: *const u8,
+    key_len: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set_bound(options, key, key_len, "upper bound", err, |o, b| {
+        o.upper_bound = b
+    })
+}
+
+/// Iterators created with these options show only keys starting with `prefix` (copied;
+/// combined with the bounds). `prefix == NULL` removes it. Point reads ignore it.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a prefix over 65535
+/// bytes.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_read_options_set_prefix(
+    options: *mut kevo_read_options,
+    prefix: *const u8,
+    prefix_len: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set_bound(options, prefix, prefix_len, "prefix", err, |o, b| {
+        o.prefix = b
+    })
+}
+
+// ----- write options -----
+
+/// New write options: `sync` false. Owned by the caller: free with
+/// `kevo_write_options_free`. Returns NULL only on an internal error.
+///
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn kevo_write_options_new() -> *mut kevo_write_options {
+    guard_value(std::ptr::null_mut(), || {
+        let o = Arc::new(kevo_write_options {
+            sync: AtomicBool::new(false),
+        });
+        handle::register(Kind::WriteOptions, o) as *mut kevo_write_options
+    })
+}
+
+/// Frees write options. NULL, or options already freed, are ignored.
+///
+/// Thread-safety: not while another thread uses `options`.
+#[no_mangle]
+pub extern "C" fn kevo_write_options_free(options: *mut kevo_write_options) {
+    guard_value((), || handle::release(Kind::WriteOptions, options as usize))
+}
+
+/// With `sync` true, a write through these options is made durable (the WAL is fsynced)
+/// before the call returns, whatever the database's sync mode. Default false: the database's
+/// `kevo_sync_mode` decides.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_write_options_set_sync(
+    options: *mut kevo_write_options,
+    sync: bool,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let o: Arc<kevo_write_options> = handle::get(Kind::WriteOptions, options as usize)?;
+        o.sync.store(sync, Ordering::Relaxed);
+        OK
+    })
+}
