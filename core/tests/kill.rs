@@ -68,6 +68,9 @@ fn kill_child_writer() {
     };
     let db = Db::open(dir, child_options(sync_mode)).unwrap();
     let mut out = std::io::stdout().lock();
+    // Tells the parent the database exists: its kill timer starts now.
+    writeln!(out, "@@O").unwrap();
+    out.flush().unwrap();
     for i in 0u64.. {
         let n = if rng(&mut seed).is_multiple_of(5) {
             1 + rng(&mut seed) % 4
@@ -174,16 +177,32 @@ fn acknowledged_writes_survive_sigkill() {
         let mode = if cycle % 2 == 0 { "always" } else { "none" };
         let mut child = spawn_child(&format!("{mode}:{path}:{}", rng(&mut seed)));
         let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(|l| l.ok())
-                .collect::<Vec<String>>()
+            for l in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                let _ = tx.send(l);
+            }
         });
+        // The kill lands 20-100 ms after the child has opened the database (on a loaded
+        // machine the open itself can take longer than that).
+        let mut lines = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let l = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("cycle {cycle}: the child never opened the database"));
+            let opened = l.contains("@@O");
+            lines.push(l);
+            if opened {
+                break;
+            }
+        }
         std::thread::sleep(Duration::from_millis(20 + rng(&mut seed) % 80));
         child.kill().unwrap();
         child.wait().unwrap();
-        let lines = reader.join().unwrap();
+        reader.join().unwrap();
+        lines.extend(rx.try_iter());
 
         let mut pending: Option<Op> = None;
         // libtest may print "test kill_child_writer ... " before the first marker.
