@@ -170,7 +170,9 @@ pub struct Options {
     /// [`WalRecoveryMode::TolerateCorruptedTail`]: an incomplete or damaged last record is
     /// dropped (it was never acknowledged as durable, or a crash tore it); damage followed
     /// by intact records fails the open with [`Error::Corruption`]. `AbsoluteConsistency`
-    /// fails the open on any damage; `PointInTime` recovers every write before the first
+    /// fails the open on any damage, even the zero tail a killed process leaves in a
+    /// preallocated segment, so it suits databases that are always closed cleanly (close
+    /// cuts that tail); `PointInTime` recovers every write before the first
     /// damage and drops the rest, later WAL segments included. Not persisted.
     pub wal_recovery_mode: WalRecoveryMode,
     /// Check more at open, so damage is found before it is served: every live SSTable's

@@ -668,6 +668,11 @@ impl DbInner {
         for t in threads {
             let _ = t.join();
         }
+        // Close the WAL files now rather than when the last handle goes: a reopen in any
+        // recovery mode then finds them ending at their last record.
+        if sync_result.is_ok() {
+            self.wal.lock().finish();
+        }
         *self.lock.lock() = None;
         sync_result
     }

@@ -284,8 +284,8 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
 }
 
 /// A file that accepts nothing: the WAL writer's stand-in before recovery opens the real
-/// segment.
-struct NullFile;
+/// segment, and after close.
+pub(crate) struct NullFile;
 
 impl WritableFile for NullFile {
     fn append(&mut self, _: &[u8]) -> Result<()> {

@@ -97,6 +97,14 @@ impl WalState {
         Ok(())
     }
 
+    /// Closes every segment file (after a final [`sync`](Self::sync)), so the log files end
+    /// at their last record: an mmap'd segment cuts its reserved zero tail when its file is
+    /// dropped. Writes after this fail.
+    pub(crate) fn finish(&mut self) {
+        self.retired.clear();
+        self.writer = LogWriter::new(Box::new(super::open::NullFile));
+    }
+
     /// Forgets retired segments numbered below `log_number`: their memtables are in
     /// SSTables now.
     pub(crate) fn release_below(&mut self, log_number: u64) {
