@@ -474,12 +474,18 @@ def open(
     block_cache_size: int = 67108864,
     cache_index_and_filter_blocks: bool = False,
     max_open_files: int = 1000,
+    wal_recovery_mode: Literal[
+        "tolerate_corrupted_tail", "absolute_consistency", "point_in_time", "tolerate_incomplete_tail"
+    ] = "tolerate_corrupted_tail",
+    paranoid_checks: bool = True,
 ) -> DB:
     """Opens (creating it if missing, by default) the database in directory ``path``.
 
     Every engine option is a keyword with the engine's default (see :func:`default_options`).
     ``sync_bytes``/``sync_interval`` (seconds) apply to ``sync_mode="batched"`` only, and
-    ``zstd_level`` (default 3) to ``compression="zstd"`` only.
+    ``zstd_level`` (default 3) to ``compression="zstd"`` only. ``wal_recovery_mode`` says
+    what opening does with damage in the write-ahead log; ``paranoid_checks`` opens and
+    checks every SSTable at open.
     """
 
 def default_options() -> dict[str, Any]:
