@@ -27,6 +27,15 @@ def first_in(db: kevo.DB, prefix: bytes) -> Optional[Tuple[bytes, bytes]]:
     return None
 
 
+def move(txn: kevo.Transaction, src: bytes, dst: bytes) -> int:
+    """Moves the population of `src` to `dst` within `txn`; returns the new total of `dst`."""
+    moved = int(txn.get(src, b"0"))
+    total = int(txn.get(dst, b"0")) + moved
+    txn[src] = b"0"
+    txn[dst] = str(total).encode()
+    return total
+
+
 def main(path: str) -> None:
     with kevo.open(path, sync_mode="none", compression="zstd", zstd_level=3) as db:
         mapping: MutableMapping[bytes, bytes] = db
@@ -50,6 +59,16 @@ def main(path: str) -> None:
             refused = str(e)
         print(n, paris, missing, french, backwards[0], before, last_fr, levels, prop is not None, refused)
         print(first_in(db, b"NZ/"))
+        with db.transaction() as txn:
+            txn[b"NZ/Hamilton"] = b"185300"
+            seen: List[Tuple[bytes, bytes]] = list(txn.items(prefix=b"NZ/", reverse=True))
+        merged: int = kevo.run_transaction(
+            db, lambda t: move(t, b"NZ/Hamilton", b"NZ/Auckland"), serializable=True, retries=3
+        )
+        try:
+            txn.commit()
+        except kevo.InvalidArgumentError:
+            print("finished", len(seen), merged)
     try:
         db.get(b"FR/Paris")
     except kevo.ClosedError:

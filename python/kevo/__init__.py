@@ -20,13 +20,16 @@ from __future__ import annotations
 import collections.abc as _abc
 import inspect
 import os
-from typing import Any, Iterator, List, Optional, Tuple, TypedDict, Union
+import random
+import time
+from typing import Any, Callable, Iterator, List, Optional, Tuple, TypedDict, TypeVar, Union
 
 from kevo._kevo import (
     MAX_KEY_SIZE,
     MAX_VALUE_SIZE,
     BackgroundError,
     ClosedError,
+    ConflictError,
     CorruptionError,
     Cursor,
     Error,
@@ -39,6 +42,7 @@ from kevo._kevo import (
     WriteBatch,
     _DB,
     _Snapshot,
+    _Transaction,
     __version__,
     default_options,
 )
@@ -46,6 +50,7 @@ from kevo._kevo import (
 __all__ = [
     "DB",
     "Snapshot",
+    "Transaction",
     "WriteBatch",
     "Cursor",
     "RangeIterator",
@@ -55,6 +60,7 @@ __all__ = [
     "Stats",
     "LevelStats",
     "open",
+    "run_transaction",
     "default_options",
     "Error",
     "IoError",
@@ -64,6 +70,7 @@ __all__ = [
     "ClosedError",
     "NotFoundError",
     "BackgroundError",
+    "ConflictError",
     "ForkError",
     "MAX_KEY_SIZE",
     "MAX_VALUE_SIZE",
@@ -71,6 +78,8 @@ __all__ = [
 ]
 
 _MISSING: Any = object()
+
+_R = TypeVar("_R")
 
 #: What keys and values may be passed as.
 BytesLike = Union[bytes, bytearray, memoryview]
@@ -342,6 +351,53 @@ class Snapshot(_Snapshot, _Reads, _abc.Mapping):  # type: ignore[type-arg,misc]
     __slots__ = ()
 
 
+class Transaction(_Transaction, _Reads, _abc.MutableMapping):  # type: ignore[type-arg,misc]
+    """An optimistic transaction, from :meth:`DB.transaction`: a
+    :class:`collections.abc.MutableMapping` of what the transaction sees, which is the
+    database as of the moment it began plus its own writes (read-your-writes, for point reads
+    and for ``keys``/``values``/``items``).
+
+    Writes stay in the transaction until :meth:`commit`, which checks for conflicts and
+    writes them all atomically, or raises :class:`ConflictError` and writes nothing. As a
+    context manager it commits when the block ends normally and rolls back when it raises.
+    After ``commit()`` or ``rollback()`` every call raises :class:`InvalidArgumentError`.
+    Reads after the database was closed raise :class:`ClosedError`. Meant for one thread at
+    a time.
+    """
+
+    __slots__ = ()
+
+    def pop(self, key: BytesLike, default: Any = _MISSING) -> Any:
+        """Removes ``key`` and returns its value; ``default`` (or ``KeyError``) if absent."""
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        self.delete(key)
+        return value
+
+    def popitem(self) -> Tuple[bytes, bytes]:
+        """Removes and returns the entry with the smallest key; ``KeyError`` if empty."""
+        for key, value in self.items():
+            self.delete(key)
+            return key, value
+        raise KeyError("popitem(): the transaction sees no key")
+
+    def setdefault(self, key: BytesLike, default: BytesLike = b"") -> bytes:  # type: ignore[override]
+        """``txn[key]`` if present, else sets it to ``default`` and returns that."""
+        value: Optional[bytes] = self.get(key)
+        if value is None:
+            self[key] = default
+            return _as_bytes(default)
+        return value
+
+    def clear(self) -> None:
+        """Deletes every key the transaction sees (one scan; the deletes are buffered)."""
+        for key in list(self.keys()):
+            self.delete(key)
+
+
 class DB(_DB, _Reads, _abc.MutableMapping):  # type: ignore[type-arg,misc]
     """An open kevo database: a :class:`collections.abc.MutableMapping` of ``bytes`` to
     ``bytes``, kept sorted by key. Use :func:`open` or ``DB(path, **options)``.
@@ -355,6 +411,13 @@ class DB(_DB, _Reads, _abc.MutableMapping):  # type: ignore[type-arg,misc]
     def snapshot(self) -> Snapshot:
         """A consistent read-only view of the database as of now (a context manager)."""
         return Snapshot(self)
+
+    def transaction(self, serializable: bool = False) -> Transaction:
+        """Begins an optimistic transaction: snapshot isolation by default, serializable if
+        ``serializable`` (also fails the commit when a key or range it read was written
+        since it began). ``with db.transaction() as txn:`` commits when the block ends
+        normally and rolls back if it raises. See also :func:`run_transaction`."""
+        return Transaction(self, serializable)
 
     def write_batch(self) -> WriteBatch:
         """A new, empty write batch: ``with db.write_batch() as b: b[k] = v`` writes every
@@ -427,6 +490,37 @@ def open(path: Union[str, os.PathLike[str]], **options: Any) -> DB:  # noqa: A00
     keyword or a wrongly typed value, :class:`CorruptionError`, :class:`IoError`.
     """
     return DB(path, **options)
+
+
+def run_transaction(
+    db: DB,
+    fn: Callable[[Transaction], _R],
+    *,
+    serializable: bool = False,
+    retries: int = 10,
+) -> _R:
+    """Runs ``fn(txn)`` in a new transaction and commits it, running it again in a fresh
+    transaction when the commit raises :class:`ConflictError`, up to ``retries`` times
+    (so at most ``retries + 1`` calls); then re-raises the last :class:`ConflictError`.
+    Returns what ``fn`` returned. Before each retry it sleeps a random time (up to 1 ms,
+    doubling per retry, at most 50 ms) so that colliding writers spread out.
+
+    ``fn`` may commit or roll back itself (then nothing more is done); if it raises anything
+    else, the transaction is rolled back and the exception propagates without a retry.
+    ``fn`` should have no effects besides the transaction: it may run several times.
+    """
+    if retries < 0:
+        raise ValueError("retries must be >= 0")
+    attempt = 0
+    while True:
+        try:
+            with db.transaction(serializable) as txn:
+                return fn(txn)
+        except ConflictError:
+            if attempt >= retries:
+                raise
+        time.sleep(random.uniform(0.0, min(0.001 * (1 << attempt), 0.05)))
+        attempt += 1
 
 
 def _open_signature() -> inspect.Signature:

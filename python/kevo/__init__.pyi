@@ -9,7 +9,7 @@ import collections.abc
 import os
 import pathlib
 from types import TracebackType
-from typing import Any, Iterable, Iterator, List, Literal, Mapping, Optional, Tuple, TypedDict, TypeVar, Union, final, overload
+from typing import Any, Callable, Iterable, Iterator, List, Literal, Mapping, Optional, Tuple, TypedDict, TypeVar, Union, final, overload
 
 from typing_extensions import disjoint_base
 
@@ -17,6 +17,7 @@ __version__: str
 __all__ = [
     "DB",
     "Snapshot",
+    "Transaction",
     "WriteBatch",
     "Cursor",
     "RangeIterator",
@@ -26,6 +27,7 @@ __all__ = [
     "Stats",
     "LevelStats",
     "open",
+    "run_transaction",
     "default_options",
     "Error",
     "IoError",
@@ -35,6 +37,7 @@ __all__ = [
     "ClosedError",
     "NotFoundError",
     "BackgroundError",
+    "ConflictError",
     "ForkError",
     "MAX_KEY_SIZE",
     "MAX_VALUE_SIZE",
@@ -49,6 +52,7 @@ BytesLike = Union[bytes, bytearray, memoryview]
 """What keys and values may be passed as."""
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 _Path = Union[str, os.PathLike[str]]
 
 class Error(Exception):
@@ -74,6 +78,11 @@ class NotFoundError(Error, FileNotFoundError):
 
 class BackgroundError(Error):
     """A background flush or compaction failed; the database is read-only until reopened."""
+
+class ConflictError(Error):
+    """A transaction's commit failed: another commit since its snapshot wrote a key it wrote
+    (or, when serializable, a key or range it read). Nothing was written; run the whole
+    transaction again (see :func:`run_transaction`)."""
 
 class ForkError(Error, RuntimeError):
     """A kevo handle was used in a child process after ``fork()``; reopen the database there."""
@@ -340,6 +349,96 @@ class Snapshot(_Snapshot, _Reads, collections.abc.Mapping[bytes, bytes]):
     def __getitem__(self, key: BytesLike, /) -> bytes: ...
 
 @disjoint_base
+class _Transaction:
+    def __new__(cls, db: _DB, serializable: bool = False) -> _Transaction: ...
+    @property
+    def serializable(self) -> bool:
+        """True for a serializable transaction, False for snapshot isolation."""
+    @property
+    def snapshot_sequence(self) -> int:
+        """The sequence number of the snapshot the transaction reads at."""
+    @property
+    def active(self) -> bool:
+        """True until ``commit()`` or ``rollback()`` was called."""
+    @property
+    def write_count(self) -> int:
+        """Keys written (put or deleted) so far, each counted once; 0 once finished."""
+    @overload
+    def get(self, key: BytesLike) -> Optional[bytes]: ...
+    @overload
+    def get(self, key: BytesLike, default: _T) -> Union[bytes, _T]: ...
+    def __getitem__(self, key: BytesLike, /) -> bytes:
+        """The value as the transaction sees it; ``KeyError`` if absent."""
+    def __contains__(self, key: object, /) -> bool:
+        """A point lookup (recorded in the read set when serializable)."""
+    def put(self, key: BytesLike, value: BytesLike) -> None:
+        """Buffers ``key = value``: visible to this transaction now, to others after commit."""
+    def __setitem__(self, key: BytesLike, value: BytesLike, /) -> None:
+        """Buffers ``key = value``."""
+    def delete(self, key: BytesLike) -> None:
+        """Buffers a deletion of ``key`` (no error if absent)."""
+    def __delitem__(self, key: BytesLike, /) -> None:
+        """Buffers a deletion of ``key``; ``KeyError`` if the transaction does not see it."""
+    def __len__(self) -> int:
+        """The number of keys the transaction sees. O(n)."""
+    def __bool__(self) -> bool:
+        """True if the transaction sees any key. O(1)."""
+    def __iter__(self) -> Iterator[bytes]:
+        """The keys the transaction sees, in order."""
+    def _iter(
+        self,
+        mode: int,
+        start: Optional[BytesLike] = None,
+        stop: Optional[BytesLike] = None,
+        prefix: Optional[BytesLike] = None,
+        reverse: bool = False,
+    ) -> RangeIterator: ...
+    def _count(
+        self,
+        start: Optional[BytesLike] = None,
+        stop: Optional[BytesLike] = None,
+        prefix: Optional[BytesLike] = None,
+    ) -> int: ...
+    def commit(self) -> None:
+        """Checks for conflicts and writes every buffered write atomically; raises
+        :class:`ConflictError` (nothing written) if another commit came first. The
+        transaction is finished afterwards, whatever the result."""
+    def rollback(self) -> None:
+        """Discards every buffered write; the transaction is finished afterwards."""
+    def __enter__(self: _T) -> _T:
+        """The transaction."""
+    def __exit__(self, exc_type: object, _exc: object = None, _tb: object = None) -> bool:
+        """Commits if the block succeeded, rolls back if it raised; nothing if already finished."""
+    def __reduce__(self) -> Any:
+        """Raises ``TypeError``: transactions cannot be pickled."""
+
+class Transaction(_Transaction, _Reads, collections.abc.MutableMapping[bytes, bytes]):
+    """An optimistic transaction: a mutable mapping of what it sees (the database as of its
+    start plus its own writes). Commits atomically or raises :class:`ConflictError`; after
+    ``commit()``/``rollback()`` every call raises :class:`InvalidArgumentError`."""
+
+    def __iter__(self) -> Iterator[bytes]: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def __len__(self) -> int: ...
+    @overload
+    def get(self, key: BytesLike) -> Optional[bytes]: ...
+    @overload
+    def get(self, key: BytesLike, default: _T) -> Union[bytes, _T]: ...
+    def __getitem__(self, key: BytesLike, /) -> bytes: ...
+    def __setitem__(self, key: BytesLike, value: BytesLike, /) -> None: ...
+    def __delitem__(self, key: BytesLike, /) -> None: ...
+    @overload
+    def pop(self, key: BytesLike) -> bytes: ...
+    @overload
+    def pop(self, key: BytesLike, default: _T) -> Union[bytes, _T]: ...
+    def popitem(self) -> Tuple[bytes, bytes]:
+        """Removes and returns the entry with the smallest key."""
+    def setdefault(self, key: BytesLike, default: BytesLike = b"") -> bytes:
+        """``txn[key]`` if present, else sets and returns ``default``."""
+    def clear(self) -> None:
+        """Deletes every key the transaction sees (buffered)."""
+
+@disjoint_base
 class _DB:
     def __new__(cls, path: _Path, **options: Any) -> _DB: ...
     @property
@@ -430,6 +529,9 @@ class DB(_DB, _Reads, collections.abc.MutableMapping[bytes, bytes]):
     def __delitem__(self, key: BytesLike, /) -> None: ...
     def snapshot(self) -> Snapshot:
         """A consistent read-only view as of now (a context manager)."""
+    def transaction(self, serializable: bool = False) -> Transaction:
+        """Begins an optimistic transaction (snapshot isolation, or serializable); a context
+        manager that commits on success and rolls back on an exception."""
     def write_batch(self) -> WriteBatch:
         """A new empty batch (a context manager: written atomically on success)."""
     @overload
@@ -474,13 +576,30 @@ def open(
     block_cache_size: int = 67108864,
     cache_index_and_filter_blocks: bool = False,
     max_open_files: int = 1000,
+    wal_recovery_mode: Literal[
+        "tolerate_corrupted_tail", "absolute_consistency", "point_in_time", "tolerate_incomplete_tail"
+    ] = "tolerate_corrupted_tail",
+    paranoid_checks: bool = True,
 ) -> DB:
     """Opens (creating it if missing, by default) the database in directory ``path``.
 
     Every engine option is a keyword with the engine's default (see :func:`default_options`).
     ``sync_bytes``/``sync_interval`` (seconds) apply to ``sync_mode="batched"`` only, and
-    ``zstd_level`` (default 3) to ``compression="zstd"`` only.
+    ``zstd_level`` (default 3) to ``compression="zstd"`` only. ``wal_recovery_mode`` says
+    what opening does with damage in the write-ahead log; ``paranoid_checks`` opens and
+    checks every SSTable at open.
     """
+
+def run_transaction(
+    db: DB,
+    fn: Callable[[Transaction], _R],
+    *,
+    serializable: bool = False,
+    retries: int = 10,
+) -> _R:
+    """Runs ``fn(txn)`` in a new transaction and commits it, retrying in a fresh transaction
+    on :class:`ConflictError` up to ``retries`` times (then re-raising it); returns ``fn``'s
+    result. Other exceptions roll back and propagate."""
 
 def default_options() -> dict[str, Any]:
     """Every keyword of :func:`open` with its default (the engine's)."""

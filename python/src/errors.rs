@@ -9,6 +9,7 @@
 //! ├── ClosedError(Error)                      kevo::Error::Closed: use after close()
 //! ├── NotFoundError(Error, FileNotFoundError) kevo::Error::NotFound: no database there
 //! ├── BackgroundError(Error)                  kevo::Error::Background: read-only until reopen
+//! ├── ConflictError(Error)                    kevo::Error::Conflict: a transaction's commit lost
 //! └── ForkError(Error, RuntimeError)          a handle used in a child after fork()
 //! ```
 //!
@@ -39,6 +40,8 @@ pub struct Classes {
     pub not_found: Py<PyType>,
     /// `kevo.BackgroundError`.
     pub background: Py<PyType>,
+    /// `kevo.ConflictError`.
+    pub conflict: Py<PyType>,
     /// `kevo.ForkError`.
     pub fork: Py<PyType>,
 }
@@ -121,6 +124,14 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
                 "A background flush or compaction failed; the database is read-only until \
                  reopened.",
             )?,
+            conflict: make_class(
+                py,
+                "ConflictError",
+                vec![base()],
+                "A transaction's commit failed because another commit since its snapshot \
+                 wrote a key it wrote (or, when serializable, a key or range it read). Nothing \
+                 was written; run the whole transaction again (see kevo.run_transaction).",
+            )?,
             fork: make_class(
                 py,
                 "ForkError",
@@ -140,6 +151,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("ClosedError", &classes.closed),
         ("NotFoundError", &classes.not_found),
         ("BackgroundError", &classes.background),
+        ("ConflictError", &classes.conflict),
         ("ForkError", &classes.fork),
     ] {
         m.add(name, class.bind(py))?;
@@ -215,6 +227,7 @@ pub fn to_py(py: Python<'_>, e: kevo::Error) -> PyErr {
         kevo::Error::Closed => raise(py, &c.closed, (message,), &[]),
         kevo::Error::NotFound(_) => raise(py, &c.not_found, (libc::ENOENT, message), &[]),
         kevo::Error::Background(_) => raise(py, &c.background, (message,), &[]),
+        kevo::Error::Conflict(_) => raise(py, &c.conflict, (message,), &[]),
         _ => raise(py, &c.error, (message,), &[]),
     }
 }

@@ -8,6 +8,7 @@
 //! | --- | --- |
 //! | `db` | `_DB`, the database handle |
 //! | `snapshot` | `_Snapshot`, a point-in-time view |
+//! | `txn` | `_Transaction`, an optimistic transaction |
 //! | `batch` | `WriteBatch`, atomic groups of writes |
 //! | `iter` | `RangeIterator` (chunked, behind the views) and `Cursor` (raw) |
 //! | `options` | `kevo.open` keywords → `kevo::Options` |
@@ -28,6 +29,7 @@ pub mod fork;
 pub mod iter;
 pub mod options;
 pub mod snapshot;
+pub mod txn;
 
 use pyo3::prelude::*;
 
@@ -38,6 +40,7 @@ fn _kevo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<db::PyDb>()?;
     m.add_class::<snapshot::PySnapshot>()?;
+    m.add_class::<txn::PyTransaction>()?;
     m.add_class::<batch::PyWriteBatch>()?;
     m.add_class::<iter::Cursor>()?;
     m.add_class::<iter::RangeIter>()?;

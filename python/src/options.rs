@@ -2,13 +2,15 @@
 //!
 //! Every engine option is a keyword with the engine's default; the enums are strings
 //! (`sync_mode="none" | "always" | "batched"`, `compression="none" | "lz4" | "zstd"`,
-//! `compaction_style="leveled" | "tiered"`), with their parameters as extra keywords
+//! `compaction_style="leveled" | "tiered"`, `wal_recovery_mode="tolerate_corrupted_tail" |
+//! "absolute_consistency" | "point_in_time" | "tolerate_incomplete_tail"`), with their parameters as extra keywords
 //! (`sync_bytes`, `sync_interval` for `"batched"`; `zstd_level` for `"zstd"`). The file system
 //! is always the real one. A wrong type is a `TypeError`, a bad value an
 //! `InvalidArgumentError`, an unknown keyword a `TypeError`.
 
 use std::time::Duration;
 
+use kevo::wal::WalRecoveryMode;
 use kevo::{CompactionStyle, Compression, Options, SyncMode};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -47,7 +49,30 @@ pub const NAMES: &[&str] = &[
     "block_cache_size",
     "cache_index_and_filter_blocks",
     "max_open_files",
+    "wal_recovery_mode",
+    "paranoid_checks",
 ];
+
+/// The names of the WAL recovery modes, as `wal_recovery_mode` takes them.
+const RECOVERY_MODES: &[(&str, WalRecoveryMode)] = &[
+    (
+        "tolerate_corrupted_tail",
+        WalRecoveryMode::TolerateCorruptedTail,
+    ),
+    ("absolute_consistency", WalRecoveryMode::AbsoluteConsistency),
+    ("point_in_time", WalRecoveryMode::PointInTime),
+    (
+        "tolerate_incomplete_tail",
+        WalRecoveryMode::TolerateIncompleteTail,
+    ),
+];
+
+fn recovery_mode_name(mode: WalRecoveryMode) -> &'static str {
+    RECOVERY_MODES
+        .iter()
+        .find(|(_, m)| *m == mode)
+        .map_or("tolerate_corrupted_tail", |(n, _)| n)
+}
 
 fn want_bool(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {
     match v.cast::<PyBool>() {
@@ -162,6 +187,23 @@ pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
                     o.cache_index_and_filter_blocks = want_bool(n, &v)?
                 }
                 "max_open_files" => o.max_open_files = want_usize(n, &v)?,
+                "wal_recovery_mode" => {
+                    let mode = want_str(n, &v)?;
+                    o.wal_recovery_mode = match RECOVERY_MODES.iter().find(|(m, _)| *m == mode) {
+                        Some((_, m)) => *m,
+                        None => {
+                            return Err(invalid_argument(
+                                py,
+                                format!(
+                                    "option wal_recovery_mode must be \"tolerate_corrupted_tail\", \
+                                     \"absolute_consistency\", \"point_in_time\" or \
+                                     \"tolerate_incomplete_tail\", got {mode:?}"
+                                ),
+                            ))
+                        }
+                    }
+                }
+                "paranoid_checks" => o.paranoid_checks = want_bool(n, &v)?,
                 _ => {
                     return Err(PyTypeError::new_err(format!(
                         "open() got an unexpected keyword argument '{name}' (options: {})",
@@ -279,5 +321,7 @@ pub fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         o.cache_index_and_filter_blocks,
     )?;
     d.set_item("max_open_files", o.max_open_files)?;
+    d.set_item("wal_recovery_mode", recovery_mode_name(o.wal_recovery_mode))?;
+    d.set_item("paranoid_checks", o.paranoid_checks)?;
     Ok(d)
 }

@@ -52,6 +52,7 @@ impl PySnapshot {
         match self.source(py)? {
             Source::Snapshot(_, s) => Ok(s.sequence()),
             Source::Db(db) => Ok(db.last_sequence()),
+            Source::Txn(_, t) => Ok(t.snapshot_sequence()),
         }
     }
 

@@ -127,8 +127,9 @@ def test_snapshot_outlives_the_name(path: pathlib.Path) -> None:
         lambda db: db.write_batch(),
         lambda db: db.iterator(),
         lambda db: iter(db.keys()),
+        lambda db: db.transaction(),
     ],
-    ids=["db", "snapshot", "batch", "cursor", "iterator"],
+    ids=["db", "snapshot", "batch", "cursor", "iterator", "transaction"],
 )
 def test_handles_refuse_pickling(db: kevo.DB, make: Callable[[kevo.DB], Any]) -> None:
     handle = make(db)
@@ -147,6 +148,8 @@ def test_fork_child_gets_fork_error(path: pathlib.Path) -> None:
     db[b"a"] = b"1"
     it = iter(db.keys())
     snap = db.snapshot()
+    txn = db.transaction()
+    txn[b"t"] = b"1"
     pid = os.fork()
     if pid == 0:  # the child: report through the exit code
         code = 0
@@ -157,6 +160,8 @@ def test_fork_child_gets_fork_error(path: pathlib.Path) -> None:
                     lambda: db.__setitem__(b"b", b"2"),
                     lambda: list(it),
                     lambda: snap[b"a"],
+                    lambda: txn[b"t"],
+                    lambda: txn.commit(),
                     lambda: db.close(),
                 ]
             ):
@@ -170,7 +175,7 @@ def test_fork_child_gets_fork_error(path: pathlib.Path) -> None:
                         break
             # Dropping the handles in the child must neither crash nor release the
             # parent's lock.
-            del db, it, snap
+            del db, it, snap, txn
             import gc
 
             gc.collect()
@@ -180,8 +185,10 @@ def test_fork_child_gets_fork_error(path: pathlib.Path) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status), status
     assert os.WEXITSTATUS(status) == 0, os.WEXITSTATUS(status)
-    # The parent's handle still works and still holds the lock.
+    # The parent's handles still work and it still holds the lock.
     assert db[b"a"] == b"1"
+    txn.commit()
+    assert db[b"t"] == b"1"
     with pytest.raises(kevo.LockedError):
         kevo.open(path)
     db.close()
