@@ -7,7 +7,11 @@ int main(void) {
     kevo_error *err = NULL;
     kevo_options *o = kevo_options_new();
     s = kevo_options_set_compression(o, KEVO_COMPRESSION_LZ4, 0, &err);
+    if (s == KEVO_OK) s = kevo_options_set_wal_recovery_mode(o, KEVO_WAL_POINT_IN_TIME, &err);
     kevo_options_free(o);
+    kevo_txn_options *t = kevo_txn_options_new();
+    if (s == KEVO_OK) s = kevo_txn_options_set_isolation(t, KEVO_ISOLATION_SERIALIZABLE, &err);
+    kevo_txn_options_free(t);
     kevo_error_free(err);
     return (s == KEVO_OK && kevo_abi_version() == KEVO_ABI_VERSION) ? 0 : 1;
 }

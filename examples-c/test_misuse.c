@@ -188,6 +188,78 @@ int main(void) {
     kevo_batch *b2 = kevo_batch_new();
     CHECK(kevo_batch_put(b2, B("late"), B("x"), &err), KEVO_OK);
 
+    /* --- transactions: NULLs, bad options, use after commit, double free --- */
+    kevo_txn *txn = NULL;
+    CHECK(kevo_txn_begin(NULL, NULL, &txn, &err), KEVO_INVALID_ARGUMENT);
+    TRUE(txn == NULL);
+    CHECK(kevo_txn_begin(db, NULL, NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_begin(db, (kevo_txn_options *)ro, &txn, &err), KEVO_INVALID_ARGUMENT);
+    TRUE(strstr(kevo_error_message(err), "kevo_txn_options") != NULL);
+    kevo_txn_options *to = kevo_txn_options_new();
+    CHECK(kevo_txn_options_set_isolation(to, 2, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_options_set_isolation(NULL, KEVO_ISOLATION_SNAPSHOT, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_options_set_isolation(to, KEVO_ISOLATION_SERIALIZABLE, &err), KEVO_OK);
+    CHECK(kevo_txn_begin(db, to, &txn, &err), KEVO_OK);
+    kevo_txn_options_free(to);
+    kevo_txn_options_free(to); /* double free: ignored */
+    kevo_txn_options_free(NULL);
+    CHECK(kevo_txn_put(NULL, B("k"), B("v"), &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_put(txn, NULL, 1, B("v"), &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_put(txn, NULL, 0, B("v"), &err), KEVO_INVALID_ARGUMENT); /* empty key */
+    CHECK(kevo_txn_put(txn, (const uint8_t *)"k", SIZE_MAX, B("v"), &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_get(txn, B("k"), NULL, &vn, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_get(NULL, B("k"), &v, &vn, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_get(txn, B("absent"), &v, &vn, &err), KEVO_NOT_FOUND);
+    TRUE(v == NULL && vn == 0);
+    CHECK(kevo_txn_get_into(txn, bk, sizeof bk, NULL, 5, &need, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_delete(txn, NULL, 0, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_iter_new(txn, NULL, NULL, &err), KEVO_INVALID_ARGUMENT);
+    kevo_iter *tit = NULL;
+    CHECK(kevo_txn_iter_new(txn, ro, &tit, &err), KEVO_INVALID_ARGUMENT); /* ro has a snapshot */
+    TRUE(tit == NULL);
+    CHECK(kevo_txn_commit(NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_rollback(NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_write_count(txn, NULL, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_flush((kevo_db *)txn, &err), KEVO_INVALID_ARGUMENT); /* wrongly typed */
+    CHECK(kevo_txn_commit((kevo_txn *)db, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_put(txn, B("t1"), B("x"), &err), KEVO_OK);
+    CHECK(kevo_txn_iter_new(txn, NULL, &tit, &err), KEVO_OK);
+    CHECK(kevo_txn_get_into(txn, B("t1"), big, sizeof big, &need, &err), KEVO_OK);
+    TRUE(need == 1 && big[0] == 'x');
+    CHECK(kevo_txn_commit(txn, &err), KEVO_OK);
+    /* Use after commit: every call refuses, saying why. */
+    CHECK(kevo_txn_put(txn, B("t2"), B("x"), &err), KEVO_INVALID_ARGUMENT);
+    TRUE(strstr(kevo_error_message(err), "committed") != NULL);
+    CHECK(kevo_txn_get(txn, B("t1"), &v, &vn, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_delete(txn, B("t1"), &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_commit(txn, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_rollback(txn, &err), KEVO_INVALID_ARGUMENT);
+    kevo_iter *tit2 = NULL;
+    CHECK(kevo_txn_iter_new(txn, NULL, &tit2, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_iter_seek_to_first(tit, &err), KEVO_INVALID_ARGUMENT); /* its txn is finished */
+    TRUE(!kevo_iter_valid(tit));
+    kevo_txn_free(txn);
+    kevo_txn_free(txn); /* double free: ignored */
+    kevo_txn_free(NULL);
+    CHECK(kevo_txn_put(txn, B("t2"), B("x"), &err), KEVO_INVALID_ARGUMENT); /* freed */
+    kevo_iter_free(tit); /* after its transaction */
+    /* A transaction still active at close: it outlives the db and answers CLOSED. */
+    kevo_txn *live = NULL;
+    CHECK(kevo_txn_begin(db, NULL, &live, &err), KEVO_OK);
+    CHECK(kevo_txn_put(live, B("never"), B("x"), &err), KEVO_OK);
+    kevo_iter *lit = NULL;
+    CHECK(kevo_txn_iter_new(live, NULL, &lit, &err), KEVO_OK);
+    /* New options: recovery mode out of range, paranoid checks. */
+    kevo_options *o2 = kevo_options_new();
+    CHECK(kevo_options_set_wal_recovery_mode(o2, 4, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_options_set_wal_recovery_mode(o2, KEVO_WAL_POINT_IN_TIME, &err), KEVO_OK);
+    CHECK(kevo_options_set_wal_recovery_mode(NULL, KEVO_WAL_POINT_IN_TIME, &err),
+          KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_options_set_paranoid_checks(o2, false, &err), KEVO_OK);
+    CHECK(kevo_options_set_paranoid_checks(NULL, false, &err), KEVO_INVALID_ARGUMENT);
+    kevo_options_free(o2);
+    TRUE(strcmp(kevo_status_name(KEVO_CONFLICT), "KEVO_CONFLICT") == 0);
+
     /* --- use after close --- */
     CHECK(kevo_close(db, &err), KEVO_OK);
     CHECK(kevo_close(db, &err), KEVO_OK); /* idempotent */
@@ -211,6 +283,13 @@ int main(void) {
     CHECK(kevo_iter_key(it, &ik, &ikn, &err), KEVO_CLOSED);
     CHECK(kevo_iter_status(it, &err), KEVO_CLOSED);
 
+    CHECK(kevo_txn_put(live, B("k"), B("v"), &err), KEVO_CLOSED);
+    CHECK(kevo_txn_get(live, B("k"), &v, &vn, &err), KEVO_CLOSED);
+    CHECK(kevo_txn_commit(live, &err), KEVO_CLOSED);
+    TRUE(kevo_error_code(err) == KEVO_CLOSED);
+    CHECK(kevo_txn_begin(db, NULL, &txn, &err), KEVO_CLOSED);
+    TRUE(txn == NULL);
+    CHECK(kevo_iter_seek_to_first(lit, &err), KEVO_CLOSED);
     /* The db handle freed before its children: they stay safe and answer CLOSED. */
     kevo_db_free(db);
     kevo_db_free(db); /* double free: ignored */
@@ -220,6 +299,9 @@ int main(void) {
     uint64_t seq = 0;
     CHECK(kevo_snapshot_sequence(snap, &seq, &err), KEVO_OK);
     TRUE(seq > 0);
+    CHECK(kevo_txn_rollback(live, &err), KEVO_CLOSED); /* after kevo_db_free too */
+    kevo_txn_free(live);
+    kevo_iter_free(lit);
     kevo_iter_free(it);
     kevo_iter_free(it);
     CHECK(kevo_iter_seek_to_first(it, &err), KEVO_INVALID_ARGUMENT);
@@ -235,6 +317,9 @@ int main(void) {
     CHECK(kevo_get_into(db, NULL, bk, sizeof bk, big, sizeof big, &need, &err), KEVO_OK);
     CHECK(kevo_get(db, NULL, B("b1"), &v, &vn, &err), KEVO_OK);
     kevo_free(v);
+    CHECK(kevo_get(db, NULL, B("t1"), &v, &vn, &err), KEVO_OK); /* committed */
+    kevo_free(v);
+    CHECK(kevo_get(db, NULL, B("never"), &v, &vn, &err), KEVO_NOT_FOUND); /* not committed */
     kevo_db_free(db); /* closes it */
 
     TRUE(kevo_abi_version() == KEVO_ABI_VERSION);

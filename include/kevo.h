@@ -17,14 +17,17 @@
  *   KEVO_INVALID_ARGUMENT (handles are checked against a registry of live ones; the limit: if
  *   the allocator reuses a freed handle's address for a new handle of the same type, the
  *   stale pointer reaches the new handle). kevo_*_free(NULL) and a second free do nothing.
- * - Ownership: whatever a kevo_*_new / kevo_open / kevo_iter_new / kevo_snapshot_new gives
+ * - Ownership: whatever a kevo_*_new / kevo_open / kevo_*_iter_new / kevo_txn_begin gives
  *   is the caller's to free with the matching kevo_*_free. Buffers from kevo_get and
  *   kevo_property are freed with kevo_free. Iterator keys and values are borrowed.
- * - Iterators and snapshots keep the engine alive: close and free in any order. After
- *   kevo_close, every call on the database or its children returns KEVO_CLOSED.
+ * - Iterators, snapshots and transactions keep the engine alive: close and free in any
+ *   order. After kevo_close, every call on the database or its children returns KEVO_CLOSED.
+ * - Transactions (kevo_txn_begin ... kevo_txn_commit) are optimistic: commit returns
+ *   KEVO_CONFLICT, having written nothing, if a concurrent commit got there first; retry.
  * - Threads: kevo_db, kevo_snapshot and built option handles may be shared by any number of
- *   threads; kevo_iter and kevo_batch are for one thread at a time (misuse is serialized, not
- *   undefined). No Rust panic crosses into C: it becomes KEVO_INTERNAL.
+ *   threads; kevo_iter, kevo_batch and kevo_txn are for one thread at a time (misuse is
+ *   serialized or safe, not undefined). No Rust panic crosses into C: it becomes
+ *   KEVO_INTERNAL.
  */
 
 #ifndef KEVO_H
@@ -57,7 +60,8 @@ enum kevo_status
   // The key (or property) does not exist; or, from `kevo_open`, the database does not.
   KEVO_NOT_FOUND = 1,
   // A NULL or stale handle, a NULL required pointer, an empty or oversized key, an
-  // oversized value, an out-of-range option, an unpositioned iterator.
+  // oversized value, an out-of-range option, an unpositioned iterator, a transaction
+  // already committed or rolled back.
   KEVO_INVALID_ARGUMENT = 2,
   // An operating-system I/O call failed (the message names the operation and file).
   KEVO_IO_ERROR = 3,
@@ -75,6 +79,10 @@ enum kevo_status
   // A bug inside kevo (a caught Rust panic); the message says where. The handles involved
   // stay safe to free.
   KEVO_INTERNAL = 9,
+  // `kevo_txn_commit`: another commit since the transaction's snapshot wrote a key this
+  // transaction wrote (or, serializable, a key or range it read). Nothing was written and
+  // the transaction is finished: retry it from `kevo_txn_begin`.
+  KEVO_CONFLICT = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -146,6 +154,58 @@ typedef uint32_t kevo_sync_mode;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What recovery does with damage in the write-ahead log at open
+// (`kevo_options_set_wal_recovery_mode`).
+enum kevo_wal_recovery_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The default. An incomplete or damaged last record (never acknowledged as durable, or
+  // torn by a crash) is dropped; damage followed by intact records fails the open with
+  // `KEVO_CORRUPTION`.
+  KEVO_WAL_TOLERATE_CORRUPTED_TAIL = 0,
+  // Any damage, even an incomplete last record, fails the open with `KEVO_CORRUPTION`.
+  KEVO_WAL_ABSOLUTE_CONSISTENCY = 1,
+  // Recover every write before the first damage and drop the rest (later WAL segments
+  // included); damage never fails the open.
+  KEVO_WAL_POINT_IN_TIME = 2,
+  // Only a record cut short by the end of the file (or a zero-filled tail) is dropped; any
+  // other damage, even in the last record, fails the open with `KEVO_CORRUPTION`.
+  KEVO_WAL_TOLERATE_INCOMPLETE_TAIL = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum kevo_wal_recovery_mode kevo_wal_recovery_mode;
+#else
+typedef uint32_t kevo_wal_recovery_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// How strictly a transaction is isolated from concurrent commits
+// (`kevo_txn_options_set_isolation`).
+enum kevo_isolation
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Snapshot isolation (the default): reads see the transaction's snapshot; the commit
+  // fails with `KEVO_CONFLICT` if another commit since the snapshot wrote a key this
+  // transaction writes (first committer wins). Allows write skew.
+  KEVO_ISOLATION_SNAPSHOT = 0,
+  // Serializable: snapshot isolation, and the commit also fails if another commit since
+  // the snapshot wrote a key this transaction read (absent keys included) or any key in a
+  // range its iterators moved across. No write skew, no phantoms.
+  KEVO_ISOLATION_SERIALIZABLE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum kevo_isolation kevo_isolation;
+#else
+typedef uint32_t kevo_isolation;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An ordered group of puts and deletes, applied atomically by `kevo_write` (later operations
 // on the same key win). Not tied to a database: one batch may be written to several.
 //
@@ -173,7 +233,9 @@ typedef struct kevo_error kevo_error;
 
 // A cursor over the keys of a database and their values, as of its creation (or of the
 // read options' snapshot), within the read options' bounds and prefix. Created unpositioned:
-// call a `kevo_iter_seek*` function first.
+// call a `kevo_iter_seek*` function first. One made by `kevo_txn_iter_new` shows what its
+// transaction sees instead (its snapshot plus its own writes); every `kevo_iter_*` function
+// works on both kinds.
 //
 // Thread-safety: meant for one thread at a time. Calls from several threads on one iterator
 // are serialized by an internal lock (not undefined behaviour), but any move — from any
@@ -203,6 +265,26 @@ typedef struct kevo_read_options kevo_read_options;
 // Lifetime: it keeps the engine alive, so it may outlive its `kevo_db` (freed in any order);
 // reads through it after `kevo_close` return `KEVO_CLOSED`.
 typedef struct kevo_snapshot kevo_snapshot;
+
+// An optimistic transaction. Created by `kevo_txn_begin`; finished by `kevo_txn_commit` or
+// `kevo_txn_rollback`; released by `kevo_txn_free` (which rolls it back if still active).
+//
+// Thread-safety: meant for one thread. Calls from several threads at once are safe (not
+// undefined behaviour), but their outcome depends on the interleaving.
+//
+// Lifetime: it keeps the engine alive, so it may outlive its `kevo_db` (freed in any
+// order); after `kevo_close` its calls return `KEVO_CLOSED`. Iterators made from it keep it
+// alive too.
+typedef struct kevo_txn kevo_txn;
+
+// Settings for `kevo_txn_begin`: the isolation level. Created with `kevo_txn_options_new`,
+// freed with `kevo_txn_options_free`; `kevo_txn_begin` copies them, so they may be freed or
+// reused right after. Passing NULL instead means the defaults (snapshot isolation).
+//
+// Thread-safety: as the other option handles: once built, any number of threads may begin
+// transactions with it; a setter must not race with its use (serialized, but which value
+// wins is unspecified).
+typedef struct kevo_txn_options kevo_txn_options;
 
 // Per-write settings for `kevo_put`, `kevo_delete` and `kevo_write`. Passing NULL means the
 // defaults (no extra sync).
@@ -859,6 +941,28 @@ kevo_status kevo_options_set_cache_index_and_filter_blocks(kevo_options *options
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_max_open_files(kevo_options *options, size_t files, kevo_error **err);
 
+// What recovery does with damage in the WAL at open: `mode` is a `kevo_wal_recovery_mode`.
+// Default `KEVO_WAL_TOLERATE_CORRUPTED_TAIL`. Not persisted.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or an unknown `mode`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+kevo_status kevo_options_set_wal_recovery_mode(kevo_options *options,
+                                               uint32_t mode,
+                                               kevo_error **err);
+
+// Check more at open, so damage is found before it is served: every live SSTable's size
+// must match the manifest, and each is opened (verifying the checksums of its footer,
+// index, filter and properties blocks). Default true; false opens faster when there are
+// many tables. Data-block checksums are verified on every read either way. Not persisted.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+kevo_status kevo_options_set_paranoid_checks(kevo_options *options, bool value, kevo_error **err);
+
 // New read options: no snapshot (read the latest state), no bounds, no prefix. Owned by the
 // caller: free with `kevo_read_options_free`. Returns NULL only on an internal error.
 //
@@ -965,6 +1069,162 @@ void kevo_snapshot_free(kevo_snapshot *snapshot);
 kevo_status kevo_snapshot_sequence(const kevo_snapshot *snapshot,
                                    uint64_t *sequence,
                                    kevo_error **err);
+
+// New transaction options: snapshot isolation. Owned by the caller: free with
+// `kevo_txn_options_free`. Returns NULL only on an internal error.
+//
+// Thread-safety: any thread.
+kevo_txn_options *kevo_txn_options_new(void);
+
+// Frees transaction options. NULL, or options already freed, are ignored. Transactions
+// begun with them are not affected.
+//
+// Thread-safety: not while another thread uses `options`.
+void kevo_txn_options_free(kevo_txn_options *options);
+
+// Sets the isolation level: `level` is a `kevo_isolation`. Default
+// `KEVO_ISOLATION_SNAPSHOT`.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or an unknown `level`.
+//
+// Thread-safety: not while another call uses the same options (which value that call sees
+// is unspecified); the value is copied, nothing of the caller's is kept.
+kevo_status kevo_txn_options_set_isolation(kevo_txn_options *options,
+                                           uint32_t level,
+                                           kevo_error **err);
+
+// Begins a transaction on `db` with `options` (NULL: snapshot isolation). It reads at a
+// snapshot of `db` taken now. On `KEVO_OK`, `*txn` receives a handle owned by the caller:
+// finish it with `kevo_txn_commit` or `kevo_txn_rollback` and release it with
+// `kevo_txn_free`. On failure `*txn` is NULL.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`, a stale `options`, a NULL
+// `txn`; `KEVO_CLOSED`.
+//
+// Thread-safety: any thread, concurrently with any other call on `db`.
+kevo_status kevo_txn_begin(kevo_db *db,
+                           const kevo_txn_options *options,
+                           kevo_txn **txn,
+                           kevo_error **err);
+
+// Releases a transaction, rolling it back if it is still active (its writes are
+// discarded). NULL, or a transaction already freed, is ignored. May come before or after
+// `kevo_db_free`; iterators made from it stay valid until freed themselves.
+//
+// Thread-safety: not while another thread uses `txn` (a call in progress finishes first).
+void kevo_txn_free(kevo_txn *txn);
+
+// Reads `key` as the transaction sees it: its own latest write of the key, else the value
+// in its snapshot. Buffers as `kevo_get`: on `KEVO_OK`, `*value` receives a copy (never
+// NULL) to free with `kevo_free` and `*value_len` its length; otherwise NULL and 0. An
+// absent key (or one this transaction deleted) gives `KEVO_NOT_FOUND`, leaving `*err`
+// untouched. A serializable transaction adds the key to its read set.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `txn`, a NULL `key`, `value` or
+// `value_len`, an invalid key, a transaction already committed or rolled back;
+// `KEVO_CLOSED`; `KEVO_CORRUPTION`; `KEVO_IO_ERROR`.
+//
+// Thread-safety: any thread, but a transaction is meant for one thread at a time.
+kevo_status kevo_txn_get(kevo_txn *txn,
+                         const uint8_t *key,
+                         size_t key_len,
+                         uint8_t **value,
+                         size_t *value_len,
+                         kevo_error **err);
+
+// Reads `key` as `kevo_txn_get` does, into the caller's buffer `buf` of `buf_len` bytes,
+// with the conventions of `kevo_get_into`: `*value_len` receives the value's length; a
+// value longer than `buf_len` gives `KEVO_BUFFER_TOO_SMALL` and copies nothing.
+//
+// Errors: as `kevo_txn_get`; `KEVO_BUFFER_TOO_SMALL` (with an error object).
+//
+// Thread-safety: any thread, but a transaction is meant for one thread at a time.
+kevo_status kevo_txn_get_into(kevo_txn *txn,
+                              const uint8_t *key,
+                              size_t key_len,
+                              uint8_t *buf,
+                              size_t buf_len,
+                              size_t *value_len,
+                              kevo_error **err);
+
+// Buffers `key = value` in the transaction (both copied; limits as `kevo_put`). Visible at
+// once to this transaction's reads and to iterators created after it, to others only after
+// `kevo_txn_commit`.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `txn`, a NULL `key`, an empty or
+// oversized key, an oversized value, a transaction already committed or rolled back;
+// `KEVO_CLOSED`.
+//
+// Thread-safety: any thread, but a transaction is meant for one thread at a time.
+kevo_status kevo_txn_put(kevo_txn *txn,
+                         const uint8_t *key,
+                         size_t key_len,
+                         const uint8_t *value,
+                         size_t value_len,
+                         kevo_error **err);
+
+// Buffers a deletion of `key` in the transaction (deleting an absent key is not an error).
+//
+// Errors: as `kevo_txn_put`.
+//
+// Thread-safety: any thread, but a transaction is meant for one thread at a time.
+kevo_status kevo_txn_delete(kevo_txn *txn, const uint8_t *key, size_t key_len, kevo_error **err);
+
+// Creates an iterator over what the transaction sees: its snapshot plus its own writes as
+// of now (later writes through the transaction are not shown), within `options`' bounds and
+// prefix (`options` may be NULL; it must not carry a snapshot, since a transaction reads at
+// its own). The result is an ordinary `kevo_iter`: use the `kevo_iter_*` functions and free
+// it with `kevo_iter_free`, before or after the transaction. Under
+// `KEVO_ISOLATION_SERIALIZABLE`, every key range it moves across joins the read set. Once
+// the transaction is finished, its moves leave it invalid with status
+// `KEVO_INVALID_ARGUMENT`.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale handle, a NULL `iter`, read options
+// with a snapshot, a transaction already committed or rolled back; `KEVO_CLOSED`;
+// `KEVO_IO_ERROR` / `KEVO_CORRUPTION` opening a table.
+//
+// Thread-safety: any thread, but a transaction is meant for one thread at a time.
+kevo_status kevo_txn_iter_new(kevo_txn *txn,
+                              const kevo_read_options *options,
+                              kevo_iter **iter,
+                              kevo_error **err);
+
+// Commits: checks for conflicts and, if there are none, writes every buffered write as one
+// atomic batch (durable per the database's sync mode). The transaction is finished
+// afterwards whatever the result: free it, and on `KEVO_CONFLICT` retry the whole
+// transaction from `kevo_txn_begin`. A transaction that wrote nothing commits without a
+// check.
+//
+// Errors: `KEVO_CONFLICT` (nothing was written); `KEVO_INVALID_ARGUMENT` for a NULL or stale
+// `txn` or a transaction already committed or rolled back; `KEVO_CLOSED`;
+// `KEVO_BACKGROUND_ERROR`; `KEVO_IO_ERROR`.
+//
+// Thread-safety: any thread, concurrently with calls on other transactions and on the
+// database.
+kevo_status kevo_txn_commit(kevo_txn *txn, kevo_error **err);
+
+// Rolls back: discards every buffered write. The transaction is finished afterwards.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `txn` or a transaction already
+// committed or rolled back; `KEVO_CLOSED`.
+//
+// Thread-safety: any thread, but a transaction is meant for one thread at a time.
+kevo_status kevo_txn_rollback(kevo_txn *txn, kevo_error **err);
+
+// Stores in `*count` the number of keys the transaction wrote (put or deleted) so far; a
+// key written twice counts once. 0 once the transaction is finished.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `txn` or a NULL `count`.
+//
+// Thread-safety: any thread.
+kevo_status kevo_txn_write_count(const kevo_txn *txn, size_t *count, kevo_error **err);
+
+// Stores in `*sequence` the sequence number of the snapshot the transaction reads at.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `txn` or a NULL `sequence`.
+//
+// Thread-safety: any thread.
+kevo_status kevo_txn_snapshot_sequence(const kevo_txn *txn, uint64_t *sequence, kevo_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -44,7 +44,7 @@ test-c: ffi-lib valgrind-available
 	@readelf -d $(KEVO_LIBDIR)/libkevo.so | grep -q 'SONAME.*\[libkevo.so.$(KEVO_ABI)\]' \
 	    || { echo "error: libkevo.so lacks the SONAME libkevo.so.$(KEVO_ABI)" >&2; exit 1; }
 	$(MAKE) -C examples-c header-check all
-	@set -e; for p in hello batch snapshot iterate test_misuse; do \
+	@set -e; for p in hello batch snapshot iterate transaction test_misuse; do \
 	    echo "== valgrind examples-c/build/$$p"; \
 	    $(VALGRIND) examples-c/build/$$p; \
 	done
@@ -105,9 +105,10 @@ asan-c:
 	    --target x86_64-unknown-linux-gnu --target-dir target/asan
 	ln -sf libkevo.so $(ASAN_LIBDIR)/libkevo.so.$(KEVO_ABI)
 	mkdir -p examples-c/build-asan
-	@set -e; for p in hello batch snapshot iterate test_misuse; do \
+	@set -e; for p in hello batch snapshot iterate transaction test_misuse; do \
 	    cc -g -fsanitize=address -std=c99 -Wall -Wextra -Werror -Iinclude examples-c/$$p.c \
-	        -o examples-c/build-asan/$$p -L$(ASAN_LIBDIR) -Wl,-rpath,$(abspath $(ASAN_LIBDIR)) -lkevo; \
+	        -o examples-c/build-asan/$$p -L$(ASAN_LIBDIR) -Wl,-rpath,$(abspath $(ASAN_LIBDIR)) -lkevo \
+	        -pthread; \
 	    echo "== asan examples-c/build-asan/$$p"; \
 	    ASAN_OPTIONS=detect_leaks=1 examples-c/build-asan/$$p; \
 	done

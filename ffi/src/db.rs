@@ -248,29 +248,49 @@ pub extern "C" fn kevo_get(
     err: *mut *mut kevo_error,
 ) -> kevo_status {
     guard(err, || {
-        let value = convert::out(value, "value")?;
-        let value_len = convert::out(value_len, "value_len")?;
-        // SAFETY: both are non-NULL and the caller guarantees they are writable.
-        unsafe {
-            value.write(std::ptr::null_mut());
-            value_len.write(0);
-        }
-        let h = db_handle(db)?;
-        // SAFETY: the caller guarantees `key[0..key_len]` is readable.
-        let k = unsafe { convert::key(key, key_len) }?;
-        match lookup(&h, options, k)? {
-            None => Ok(kevo_status::KEVO_NOT_FOUND),
-            Some(v) => {
-                let p = convert::malloc_copy(&v, false)?;
-                // SAFETY: as above.
-                unsafe {
-                    value.write(p);
-                    value_len.write(v.len());
-                }
-                OK
-            }
-        }
+        get_alloc(
+            value,
+            value_len,
+            key,
+            key_len,
+            || db_handle(db),
+            |h, k| lookup(&h, options, k),
+        )
     })
+}
+
+/// The body of `kevo_get` and `kevo_txn_get`: clears the outputs, resolves the handle, reads
+/// the key, looks it up, and hands out a `malloc` copy of the value.
+pub(crate) fn get_alloc<H>(
+    value: *mut *mut u8,
+    value_len: *mut usize,
+    key: *const u8,
+    key_len: usize,
+    resolve: impl FnOnce() -> Result<H, Failure>,
+    lookup: impl FnOnce(H, &[u8]) -> Result<Option<Vec<u8>>, Failure>,
+) -> Result<kevo_status, Failure> {
+    let value = convert::out(value, "value")?;
+    let value_len = convert::out(value_len, "value_len")?;
+    // SAFETY: both are non-NULL and the caller guarantees they are writable.
+    unsafe {
+        value.write(std::ptr::null_mut());
+        value_len.write(0);
+    }
+    let h = resolve()?;
+    // SAFETY: the caller guarantees `key[0..key_len]` is readable.
+    let k = unsafe { convert::key(key, key_len) }?;
+    match lookup(h, k)? {
+        None => Ok(kevo_status::KEVO_NOT_FOUND),
+        Some(v) => {
+            let p = convert::malloc_copy(&v, false)?;
+            // SAFETY: as above.
+            unsafe {
+                value.write(p);
+                value_len.write(v.len());
+            }
+            OK
+        }
+    }
 }
 
 /// Reads the value of `key` into the caller's buffer `buf` of `buf_len` bytes (`buf` may be
@@ -295,33 +315,56 @@ pub extern "C" fn kevo_get_into(
     err: *mut *mut kevo_error,
 ) -> kevo_status {
     guard(err, || {
-        let value_len = convert::out(value_len, "value_len")?;
-        // SAFETY: non-NULL and writable per the caller.
-        unsafe { value_len.write(0) };
-        if buf.is_null() && buf_len != 0 {
-            return Err(Failure::invalid("buf is NULL but buf_len is not 0"));
-        }
-        let h = db_handle(db)?;
-        // SAFETY: the caller guarantees `key[0..key_len]` is readable.
-        let k = unsafe { convert::key(key, key_len) }?;
-        let Some(v) = lookup(&h, options, k)? else {
-            return Ok(kevo_status::KEVO_NOT_FOUND);
-        };
-        // SAFETY: as above.
-        unsafe { value_len.write(v.len()) };
-        if v.len() > buf_len {
-            return Err(Failure::new(
-                kevo_status::KEVO_BUFFER_TOO_SMALL,
-                format!("the value is {} bytes, the buffer {buf_len}", v.len()),
-            ));
-        }
-        if !v.is_empty() {
-            // SAFETY: `buf` is non-NULL (buf_len >= v.len() > 0) and writable for `buf_len`
-            // bytes per the caller; the engine's vector does not overlap it.
-            unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), buf, v.len()) };
-        }
-        OK
+        get_into_buf(
+            buf,
+            buf_len,
+            value_len,
+            key,
+            key_len,
+            || db_handle(db),
+            |h, k| lookup(&h, options, k),
+        )
     })
+}
+
+/// The body of `kevo_get_into` and `kevo_txn_get_into`: as [`get_alloc`], copying into the
+/// caller's buffer.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn get_into_buf<H>(
+    buf: *mut u8,
+    buf_len: usize,
+    value_len: *mut usize,
+    key: *const u8,
+    key_len: usize,
+    resolve: impl FnOnce() -> Result<H, Failure>,
+    lookup: impl FnOnce(H, &[u8]) -> Result<Option<Vec<u8>>, Failure>,
+) -> Result<kevo_status, Failure> {
+    let value_len = convert::out(value_len, "value_len")?;
+    // SAFETY: non-NULL and writable per the caller.
+    unsafe { value_len.write(0) };
+    if buf.is_null() && buf_len != 0 {
+        return Err(Failure::invalid("buf is NULL but buf_len is not 0"));
+    }
+    let h = resolve()?;
+    // SAFETY: the caller guarantees `key[0..key_len]` is readable.
+    let k = unsafe { convert::key(key, key_len) }?;
+    let Some(v) = lookup(h, k)? else {
+        return Ok(kevo_status::KEVO_NOT_FOUND);
+    };
+    // SAFETY: as above.
+    unsafe { value_len.write(v.len()) };
+    if v.len() > buf_len {
+        return Err(Failure::new(
+            kevo_status::KEVO_BUFFER_TOO_SMALL,
+            format!("the value is {} bytes, the buffer {buf_len}", v.len()),
+        ));
+    }
+    if !v.is_empty() {
+        // SAFETY: `buf` is non-NULL (buf_len >= v.len() > 0) and writable for `buf_len`
+        // bytes per the caller; the engine's vector does not overlap it.
+        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), buf, v.len()) };
+    }
+    OK
 }
 
 /// Frees a buffer kevo allocated (`kevo_get`'s value, `kevo_property`'s string). NULL is

@@ -23,7 +23,8 @@ pub enum kevo_status {
     /// The key (or property) does not exist; or, from `kevo_open`, the database does not.
     KEVO_NOT_FOUND = 1,
     /// A NULL or stale handle, a NULL required pointer, an empty or oversized key, an
-    /// oversized value, an out-of-range option, an unpositioned iterator.
+    /// oversized value, an out-of-range option, an unpositioned iterator, a transaction
+    /// already committed or rolled back.
     KEVO_INVALID_ARGUMENT = 2,
     /// An operating-system I/O call failed (the message names the operation and file).
     KEVO_IO_ERROR = 3,
@@ -41,6 +42,10 @@ pub enum kevo_status {
     /// A bug inside kevo (a caught Rust panic); the message says where. The handles involved
     /// stay safe to free.
     KEVO_INTERNAL = 9,
+    /// `kevo_txn_commit`: another commit since the transaction's snapshot wrote a key this
+    /// transaction wrote (or, serializable, a key or range it read). Nothing was written and
+    /// the transaction is finished: retry it from `kevo_txn_begin`.
+    KEVO_CONFLICT = 10,
 }
 
 use kevo_status::*;
@@ -94,6 +99,7 @@ pub(crate) fn status_of(e: &kevo::Error) -> kevo_status {
         kevo::Error::Closed => KEVO_CLOSED,
         kevo::Error::NotFound(_) => KEVO_NOT_FOUND,
         kevo::Error::Background(_) => KEVO_BACKGROUND_ERROR,
+        kevo::Error::Conflict(_) => KEVO_CONFLICT,
         _ => KEVO_INTERNAL,
     }
 }
@@ -178,6 +184,7 @@ pub extern "C" fn kevo_status_name(status: u32) -> *const c_char {
         7 => c"KEVO_BACKGROUND_ERROR",
         8 => c"KEVO_BUFFER_TOO_SMALL",
         9 => c"KEVO_INTERNAL",
+        10 => c"KEVO_CONFLICT",
         _ => c"KEVO_UNKNOWN",
     };
     name.as_ptr()

@@ -44,6 +44,8 @@ pub(crate) enum Kind {
     Batch,
     Snapshot,
     Iter,
+    Txn,
+    TxnOptions,
     Error,
 }
 
@@ -58,6 +60,8 @@ impl Kind {
             Kind::Batch => "kevo_batch",
             Kind::Snapshot => "kevo_snapshot",
             Kind::Iter => "kevo_iter",
+            Kind::Txn => "kevo_txn",
+            Kind::TxnOptions => "kevo_txn_options",
             Kind::Error => "kevo_error",
         }
     }

@@ -1,4 +1,5 @@
-//! `kevo_iter`: a bounded cursor over the database, forwards and backwards.
+//! `kevo_iter`: a bounded cursor over the database (or over what a transaction sees),
+//! forwards and backwards.
 
 use std::sync::Arc;
 
@@ -12,7 +13,9 @@ use crate::options::kevo_read_options;
 
 /// A cursor over the keys of a database and their values, as of its creation (or of the
 /// read options' snapshot), within the read options' bounds and prefix. Created unpositioned:
-/// call a `kevo_iter_seek*` function first.
+/// call a `kevo_iter_seek*` function first. One made by `kevo_txn_iter_new` shows what its
+/// transaction sees instead (its snapshot plus its own writes); every `kevo_iter_*` function
+/// works on both kinds.
 ///
 /// Thread-safety: meant for one thread at a time. Calls from several threads on one iterator
 /// are serialized by an internal lock (not undefined behaviour), but any move — from any
@@ -23,7 +26,65 @@ use crate::options::kevo_read_options;
 /// `KEVO_CLOSED`.
 pub struct kevo_iter {
     db: Arc<kevo_db>,
-    it: Mutex<kevo::DbIterator>,
+    it: Mutex<Cursor>,
+}
+
+/// The engine cursor behind a `kevo_iter`: over the database, or over a transaction.
+pub(crate) enum Cursor {
+    Db(kevo::DbIterator),
+    Txn(kevo::TxnIterator),
+}
+
+/// Forwards a call to whichever engine cursor is inside (they share one API).
+macro_rules! dispatch {
+    ($self:expr, $it:ident => $e:expr) => {
+        match $self {
+            Cursor::Db($it) => $e,
+            Cursor::Txn($it) => $e,
+        }
+    };
+}
+
+impl Cursor {
+    fn valid(&self) -> bool {
+        dispatch!(self, it => it.valid())
+    }
+    fn key(&self) -> &[u8] {
+        dispatch!(self, it => it.key())
+    }
+    fn value(&self) -> &[u8] {
+        dispatch!(self, it => it.value())
+    }
+    fn status(&self) -> kevo::Result<()> {
+        dispatch!(self, it => it.status())
+    }
+    fn seek_to_first(&mut self) {
+        dispatch!(self, it => it.seek_to_first())
+    }
+    fn seek_to_last(&mut self) {
+        dispatch!(self, it => it.seek_to_last())
+    }
+    fn seek(&mut self, key: &[u8]) {
+        dispatch!(self, it => it.seek(key))
+    }
+    fn seek_for_prev(&mut self, key: &[u8]) {
+        dispatch!(self, it => it.seek_for_prev(key))
+    }
+    fn next(&mut self) {
+        dispatch!(self, it => it.next())
+    }
+    fn prev(&mut self) {
+        dispatch!(self, it => it.prev())
+    }
+}
+
+/// Registers a new `kevo_iter` over `cursor`, keeping `db` alive, and returns its handle.
+pub(crate) fn register(db: Arc<kevo_db>, cursor: Cursor) -> *mut kevo_iter {
+    let obj = Arc::new(kevo_iter {
+        db,
+        it: Mutex::new(cursor),
+    });
+    handle::register(Kind::Iter, obj) as *mut kevo_iter
 }
 
 fn iter(it: *const kevo_iter) -> Result<Arc<kevo_iter>, Failure> {
@@ -56,13 +117,9 @@ pub extern "C" fn kevo_iter_new(
             None => kevo::ReadOptions::default(),
         };
         let it = h.db.iter(read)?;
-        let obj = Arc::new(kevo_iter {
-            db: h,
-            it: Mutex::new(it),
-        });
-        let p = handle::register(Kind::Iter, obj);
+        let p = register(h, Cursor::Db(it));
         // SAFETY: as above.
-        unsafe { out.write(p as *mut kevo_iter) };
+        unsafe { out.write(p) };
         OK
     })
 }
@@ -78,7 +135,7 @@ pub extern "C" fn kevo_iter_free(iter: *mut kevo_iter) {
 
 /// The iterator's status after a move: `KEVO_CLOSED` once the database is closed, else the
 /// engine's error if one stopped the iteration, else `KEVO_OK`.
-fn status_of(h: &kevo_iter, it: &kevo::DbIterator) -> Result<kevo_status, Failure> {
+fn status_of(h: &kevo_iter, it: &Cursor) -> Result<kevo_status, Failure> {
     if h.db.db.is_closed() {
         return Err(kevo::Error::Closed.into());
     }
@@ -92,7 +149,7 @@ fn step(
     iter: *mut kevo_iter,
     err: *mut *mut kevo_error,
     needs_valid: bool,
-    f: impl FnOnce(&mut kevo::DbIterator) -> Result<(), Failure>,
+    f: impl FnOnce(&mut Cursor) -> Result<(), Failure>,
 ) -> kevo_status {
     guard(err, || {
         let h = self::iter(iter)?;

@@ -19,7 +19,7 @@
 //!   (see `handle.rs` for how, and the one limit); `*_free(NULL)` and a second `*_free` do
 //!   nothing.
 //! - No Rust panic crosses the boundary: it becomes `KEVO_INTERNAL`.
-//! - Children (iterators, snapshots) keep the engine alive: any order of close and free is
+//! - Children (iterators, snapshots, transactions) keep the engine alive: any order of close and free is
 //!   safe; after `kevo_close` everything answers `KEVO_CLOSED`.
 //!
 //! ## Files
@@ -33,7 +33,8 @@
 //! | `options.rs` | `kevo_options`, `kevo_read_options`, `kevo_write_options` |
 //! | `batch.rs` | `kevo_batch` |
 //! | `snapshot.rs` | `kevo_snapshot` |
-//! | `iter.rs` | `kevo_iter` |
+//! | `iter.rs` | `kevo_iter` (over the database or over a transaction) |
+//! | `txn.rs` | `kevo_txn`, `kevo_txn_options`: optimistic transactions |
 
 // The exported types carry their C names (`kevo_db`, `KEVO_OK`).
 #![allow(non_camel_case_types)]
@@ -53,6 +54,7 @@ mod handle;
 pub mod iter;
 pub mod options;
 pub mod snapshot;
+pub mod txn;
 
 use std::ffi::c_char;
 
@@ -62,6 +64,7 @@ pub use error::*;
 pub use iter::*;
 pub use options::*;
 pub use snapshot::*;
+pub use txn::*;
 
 /// Version of the C ABI. It changes only when a change breaks programs built against an
 /// older header (it is the number in the SONAME, `libkevo.so.1`); additions keep it.

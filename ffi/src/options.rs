@@ -80,6 +80,25 @@ pub enum kevo_sync_mode {
     KEVO_SYNC_BATCHED = 2,
 }
 
+/// What recovery does with damage in the write-ahead log at open
+/// (`kevo_options_set_wal_recovery_mode`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum kevo_wal_recovery_mode {
+    /// The default. An incomplete or damaged last record (never acknowledged as durable, or
+    /// torn by a crash) is dropped; damage followed by intact records fails the open with
+    /// `KEVO_CORRUPTION`.
+    KEVO_WAL_TOLERATE_CORRUPTED_TAIL = 0,
+    /// Any damage, even an incomplete last record, fails the open with `KEVO_CORRUPTION`.
+    KEVO_WAL_ABSOLUTE_CONSISTENCY = 1,
+    /// Recover every write before the first damage and drop the rest (later WAL segments
+    /// included); damage never fails the open.
+    KEVO_WAL_POINT_IN_TIME = 2,
+    /// Only a record cut short by the end of the file (or a zero-filled tail) is dropped; any
+    /// other damage, even in the last record, fails the open with `KEVO_CORRUPTION`.
+    KEVO_WAL_TOLERATE_INCOMPLETE_TAIL = 3,
+}
+
 fn options(o: *mut kevo_options) -> Result<Arc<kevo_options>, Failure> {
     handle::get(Kind::Options, o as usize)
 }
@@ -575,6 +594,53 @@ pub extern "C" fn kevo_options_set_max_open_files(
 ) -> kevo_status {
     let check = require(files >= 16, "max_open_files must be at least 16");
     set(options, err, check, |o| o.max_open_files = files)
+}
+
+/// What recovery does with damage in the WAL at open: `mode` is a `kevo_wal_recovery_mode`.
+/// Default `KEVO_WAL_TOLERATE_CORRUPTED_TAIL`. Not persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or an unknown `mode`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_wal_recovery_mode(
+    options: *mut kevo_options,
+    mode: u32,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    use kevo::wal::WalRecoveryMode as M;
+    let m = match mode {
+        0 => Ok(M::TolerateCorruptedTail),
+        1 => Ok(M::AbsoluteConsistency),
+        2 => Ok(M::PointInTime),
+        3 => Ok(M::TolerateIncompleteTail),
+        m => Err(format!("unknown kevo_wal_recovery_mode {m}")),
+    };
+    let check = m.as_ref().map(|_| ()).map_err(Clone::clone);
+    set(options, err, check, |o| {
+        if let Ok(m) = m {
+            o.wal_recovery_mode = m;
+        }
+    })
+}
+
+/// Check more at open, so damage is found before it is served: every live SSTable's size
+/// must match the manifest, and each is opened (verifying the checksums of its footer,
+/// index, filter and properties blocks). Default true; false opens faster when there are
+/// many tables. Data-block checksums are verified on every read either way. Not persisted.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_paranoid_checks(
+    options: *mut kevo_options,
+    value: bool,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set(options, err, Ok(()), |o| o.paranoid_checks = value)
 }
 
 // ----- read options -----

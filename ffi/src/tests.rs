@@ -562,3 +562,5 @@ fn concurrent_use_while_closed_and_freed() {
     assert!(!handle::is_live(Kind::Db, db));
     kevo_iter_free(it as *mut kevo_iter);
 }
+
+mod txn;
