@@ -31,6 +31,19 @@ fn find(fs: &MemFileSystem, want: fn(FileKind) -> bool) -> Vec<PathBuf> {
     v
 }
 
+/// Every key and value in `db`, read with a full scan.
+fn contents(db: &Db) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    db.scan::<Vec<u8>, _>(..)
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+/// What `n` puts of keys `0..n` (with their values) leave.
+fn first_records(n: usize) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    (0..n).map(|i| (key(i), value(i))).collect()
+}
+
 fn key(i: usize) -> Vec<u8> {
     format!("key{i:04}").into_bytes()
 }
@@ -161,13 +174,8 @@ fn every_flipped_wal_bit_gives_a_prefix_or_corruption() {
                 corruption += 1;
             }
             Ok(db) => {
-                let state: BTreeMap<Vec<u8>, Vec<u8>> = db
-                    .scan::<Vec<u8>, _>(..)
-                    .unwrap()
-                    .map(|r| r.unwrap())
-                    .collect();
-                let want: BTreeMap<Vec<u8>, Vec<u8>> =
-                    (0..damaged_record).map(|i| (key(i), value(i))).collect();
+                let state = contents(&db);
+                let want = first_records(damaged_record);
                 assert_eq!(
                     state, want,
                     "offset {offset}: only the damaged tail may be dropped"
@@ -230,7 +238,7 @@ fn every_flipped_manifest_bit_gives_right_data_or_corruption() {
             db.scan::<Vec<u8>, _>(..).and_then(|s| s.collect());
         match state {
             Ok(state) => {
-                let want: BTreeMap<Vec<u8>, Vec<u8>> = (0..n).map(|i| (key(i), value(i))).collect();
+                let want = first_records(n);
                 assert_eq!(
                     state, want,
                     "offset {offset} bit {bit}: the database opened with different data"
@@ -298,12 +306,8 @@ fn a_wal_cut_at_every_byte_recovers_the_records_before_the_cut() {
             };
             // Every other mode drops an incomplete last record: exactly the records wholly
             // before the cut survive.
-            let state: BTreeMap<Vec<u8>, Vec<u8>> = db
-                .scan::<Vec<u8>, _>(..)
-                .unwrap()
-                .map(|r| r.unwrap())
-                .collect();
-            let want: BTreeMap<Vec<u8>, Vec<u8>> = (0..whole).map(|i| (key(i), value(i))).collect();
+            let state = contents(&db);
+            let want = first_records(whole);
             assert_eq!(state, want, "{mode:?} cut at {cut}");
         }
     }
@@ -358,12 +362,8 @@ fn mid_log_damage_per_recovery_mode() {
         options(&image).wal_recovery_mode(WalRecoveryMode::PointInTime),
     )
     .unwrap();
-    let state: BTreeMap<Vec<u8>, Vec<u8>> = db
-        .scan::<Vec<u8>, _>(..)
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
-    let want: BTreeMap<Vec<u8>, Vec<u8>> = (0..10).map(|i| (key(i), value(i))).collect();
+    let state = contents(&db);
+    let want = first_records(10);
     assert_eq!(state, want);
 }
 
