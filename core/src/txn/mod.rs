@@ -68,6 +68,7 @@ pub(crate) use conflict::{CommitCheck, KeyRange};
 pub use iter::TxnIterator;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -108,6 +109,7 @@ impl TransactionOptions {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Status {
     Active,
     Committed,
@@ -116,8 +118,18 @@ enum Status {
     Failed,
 }
 
+impl Status {
+    fn from_u8(v: u8) -> Status {
+        match v {
+            0 => Status::Active,
+            1 => Status::Committed,
+            2 => Status::RolledBack,
+            _ => Status::Failed,
+        }
+    }
+}
+
 struct TxnState {
-    status: Status,
     /// Shared with iterators created from the transaction: a write after that copies the
     /// map (`Arc::make_mut`) so iterators keep the view they were created with.
     writes: Arc<WriteBuffer>,
@@ -130,12 +142,24 @@ pub(crate) struct TxnShared {
     db: Arc<DbInner>,
     snapshot: Snapshot,
     isolation: IsolationLevel,
+    /// A [`Status`]. Changed only while `state` is locked, so a write to the buffer and the
+    /// commit that takes it are ordered; read without the lock by iterators on every move.
+    status: AtomicU8,
     state: Mutex<TxnState>,
 }
 
 impl TxnShared {
     pub(crate) fn check_active(&self) -> Result<()> {
-        check_status(self.state.lock().status)
+        check_status(self.status())
+    }
+
+    fn status(&self) -> Status {
+        Status::from_u8(self.status.load(Ordering::Acquire))
+    }
+
+    /// Call with `state` locked.
+    fn set_status(&self, status: Status) {
+        self.status.store(status as u8, Ordering::Release);
     }
 
     pub(crate) fn tracks_reads(&self) -> bool {
@@ -191,7 +215,7 @@ impl std::fmt::Debug for Transaction {
         f.debug_struct("Transaction")
             .field("snapshot", &self.shared.snapshot.sequence())
             .field("isolation", &self.shared.isolation)
-            .field("status", &state.status)
+            .field("status", &self.shared.status())
             .field("writes", &state.writes.len())
             .finish()
     }
@@ -204,8 +228,8 @@ impl Transaction {
                 db,
                 snapshot,
                 isolation: options.isolation,
+                status: AtomicU8::new(Status::Active as u8),
                 state: Mutex::new(TxnState {
-                    status: Status::Active,
                     writes: Arc::new(BTreeMap::new()),
                     reads: Vec::new(),
                 }),
@@ -238,7 +262,7 @@ impl Transaction {
         check_key(key)?;
         {
             let mut state = self.shared.state.lock();
-            check_status(state.status)?;
+            check_status(self.shared.status())?;
             if let Some(v) = state.writes.get(key) {
                 return Ok(v.clone());
             }
@@ -270,7 +294,7 @@ impl Transaction {
 
     fn buffer(&self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
         let mut state = self.shared.state.lock();
-        check_status(state.status)?;
+        check_status(self.shared.status())?;
         Arc::make_mut(&mut state.writes).insert(key.to_vec(), value);
         Ok(())
     }
@@ -289,7 +313,7 @@ impl Transaction {
         }
         let writes = {
             let state = self.shared.state.lock();
-            check_status(state.status)?;
+            check_status(self.shared.status())?;
             state.writes.clone()
         };
         let (lower, upper) = prefix_bounds(
@@ -320,15 +344,16 @@ impl Transaction {
     pub fn commit(&self) -> Result<()> {
         let (writes, reads) = {
             let mut state = self.shared.state.lock();
-            check_status(state.status)?;
-            state.status = Status::Failed;
+            check_status(self.shared.status())?;
+            self.shared.set_status(Status::Failed);
             (
                 std::mem::take(&mut state.writes),
                 std::mem::take(&mut state.reads),
             )
         };
         if writes.is_empty() {
-            self.shared.state.lock().status = Status::Committed;
+            let _state = self.shared.state.lock();
+            self.shared.set_status(Status::Committed);
             return Ok(());
         }
         let mut batch = WriteBatch::new();
@@ -349,7 +374,8 @@ impl Transaction {
             .db
             .write_checked(Some(batch), false, Some(check));
         if r.is_ok() {
-            self.shared.state.lock().status = Status::Committed;
+            let _state = self.shared.state.lock();
+            self.shared.set_status(Status::Committed);
         }
         r
     }
@@ -359,8 +385,8 @@ impl Transaction {
     /// Errors: [`Error::InvalidArgument`] if already finished.
     pub fn rollback(&self) -> Result<()> {
         let mut state = self.shared.state.lock();
-        check_status(state.status)?;
-        state.status = Status::RolledBack;
+        check_status(self.shared.status())?;
+        self.shared.set_status(Status::RolledBack);
         state.writes = Arc::new(BTreeMap::new());
         state.reads.clear();
         Ok(())
