@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target in fuzz/ for SECONDS seconds each (default 30), without a
-# sanitizer (`-s none`: works on stable Rust; catches panics, hangs, huge allocations and
-# out-of-memory). Installs cargo-fuzz if missing, seeds each corpus with real files
-# (core/examples/fuzz_seeds.rs), and prints the executions per target. Exits non-zero on
-# the first crash; libFuzzer leaves the input in fuzz/artifacts/<target>/.
+# Runs every cargo-fuzz target in fuzz/ for SECONDS seconds each (default 30). Installs
+# cargo-fuzz if missing, seeds each corpus with real files (core/examples/fuzz_seeds.rs),
+# and prints the executions per target. Exits non-zero on the first crash; libFuzzer leaves
+# the input in fuzz/artifacts/<target>/.
+#
+# The decoder targets (block, table, wal, manifest) run without a sanitizer (`-s none`:
+# stable Rust, and safe code; catches panics, hangs, huge allocations and out-of-memory).
+# The C ABI target (capi) passes raw pointers around, so it runs under AddressSanitizer
+# (RUSTC_BOOTSTRAP=1, test tooling only, as in ../shared TESTING.md), built in its own
+# target directory so the two builds do not invalidate each other.
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -13,7 +18,7 @@ SECONDS_PER_TARGET="${1:-30}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(block table wal manifest)
+    TARGETS=(block table wal manifest capi)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -23,7 +28,7 @@ fi
 
 cargo run --release --quiet -p kevo --example fuzz_seeds -- fuzz/corpus
 cd fuzz
-cargo fuzz build -s none --fuzz-dir .
+
 
 summary=()
 for t in "${TARGETS[@]}"; do
@@ -32,7 +37,12 @@ for t in "${TARGETS[@]}"; do
     echo "fuzz: $t for ${SECONDS_PER_TARGET} s"
     # -malloc_limit_mb: any single allocation over 512 MiB is a failure (decoders must not
     # allocate from an unchecked length); -rss_limit_mb bounds the whole process.
-    if ! cargo fuzz run -s none --fuzz-dir . "$t" "corpus/$t" -- \
+    if [ "$t" = capi ]; then
+        run=(env RUSTC_BOOTSTRAP=1 cargo fuzz run -s address --target-dir target/asan)
+    else
+        run=(cargo fuzz run -s none)
+    fi
+    if ! "${run[@]}" --fuzz-dir . "$t" "corpus/$t" -- \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -malloc_limit_mb=512 \
         -print_final_stats=1 >"$log" 2>&1; then
         tail -n 40 "$log"
