@@ -67,7 +67,10 @@ pub use batch::WriteBatch;
 pub use db::{Db, ReadOptions, Scan};
 pub use error::{Error, Result};
 pub use iterator::DbIterator;
-pub use options::{CompactionStyle, Compression, Options, SyncMode, MAX_KEY_SIZE, MAX_VALUE_SIZE};
+pub use options::{
+    CompactionStyle, Compression, Options, SyncMode, MAX_KEY_SIZE, MAX_MEMTABLE_SIZE,
+    MAX_VALUE_SIZE,
+};
 pub use snapshot::Snapshot;
 pub use stats::{LevelStats, Stats};
 pub use txn::{IsolationLevel, Transaction, TransactionOptions, TxnIterator};

@@ -85,6 +85,13 @@ pub const MAX_KEY_SIZE: usize = 65_535;
 /// Largest value accepted, in bytes (512 MiB, well under the WAL's 4 GiB record limit).
 pub const MAX_VALUE_SIZE: usize = 512 << 20;
 
+/// Largest memtable accepted, in bytes (16 GiB). Each WAL segment reserves 1.25 × the
+/// memtable size on disk when it is created, so the bound keeps that reservation in range and
+/// turns a unit mistake (a size in KiB passed as bytes, or `usize::MAX`) into a clear error
+/// instead of an attempt to reserve terabytes. LevelDB clips its `write_buffer_size` at 1 GiB
+/// for similar reasons.
+pub const MAX_MEMTABLE_SIZE: usize = 16 << 30;
+
 /// Database options. Build with [`Options::default`] and the chained setters; every field is
 /// public to read.
 #[derive(Clone)]
@@ -100,7 +107,8 @@ pub struct Options {
     /// Bytes of entries the memtable holds before it becomes immutable and is flushed to an
     /// L0 SSTable. Default 16 MiB: measured here, it beats 8, 32 and 64 MiB (RocksDB's
     /// `write_buffer_size` default) on both random writes and random reads at 1M entries,
-    /// since a smaller skip list misses the cache less. Persisted.
+    /// since a smaller skip list misses the cache less. From 4096 to [`MAX_MEMTABLE_SIZE`].
+    /// Persisted.
     pub memtable_size: usize,
     /// Immutable memtables allowed to wait for their flush before writers stall until one is
     /// done. Default 2. Persisted.
@@ -386,8 +394,8 @@ impl Options {
     /// Errors: [`Error::InvalidArgument`] naming the first bad option.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::InvalidArgument(m.to_owned()));
-        if self.memtable_size < 4096 {
-            return bad("memtable_size must be at least 4096 bytes");
+        if !(4096..=MAX_MEMTABLE_SIZE).contains(&self.memtable_size) {
+            return bad("memtable_size must be between 4096 bytes and 16 GiB");
         }
         if self.max_immutable_memtables == 0 {
             return bad("max_immutable_memtables must be at least 1");
@@ -590,6 +598,14 @@ mod tests {
             .validate()
             .is_err());
         assert!(Options::default().memtable_size(10).validate().is_err());
+        assert!(Options::default()
+            .memtable_size(MAX_MEMTABLE_SIZE + 1)
+            .validate()
+            .is_err());
+        assert!(Options::default()
+            .memtable_size(usize::MAX)
+            .validate()
+            .is_err());
         assert!(Options::default()
             .apply_persisted("block_size=abc")
             .is_err());

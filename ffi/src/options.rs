@@ -217,8 +217,8 @@ pub extern "C" fn kevo_options_set_sync_mode(
     })
 }
 
-/// Bytes of entries the memtable holds before it is flushed to an SSTable (>= 4096).
-/// Default 16 MiB. Persisted.
+/// Bytes of entries the memtable holds before it is flushed to an SSTable (4096 bytes to
+/// 16 GiB; each WAL segment reserves 1.25 × this on disk). Default 16 MiB. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
 ///
@@ -230,7 +230,10 @@ pub extern "C" fn kevo_options_set_memtable_size(
     bytes: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(bytes >= 4096, "memtable_size must be at least 4096 bytes");
+    let check = require(
+        (4096..=kevo::MAX_MEMTABLE_SIZE).contains(&bytes),
+        "memtable_size must be between 4096 bytes and 16 GiB",
+    );
     set(options, err, check, |o| o.memtable_size = bytes)
 }
 
