@@ -357,13 +357,12 @@ static void case_corrupt_sst(const char *base, struct counts *c, char *summary,
             tally(c, try_flip(dir, opts, t, offsets[j]));
         }
     }
-    long before = 0; /* bytes of the tables before table f */
-    size_t f = 0;
     for (long k = 0; k < budget; k++) {
         long pos = (long)((double)k * (double)total / (double)budget) + (k * 37) % 53;
         if (pos >= total) pos = total - 1;
-        while (pos >= before + tables[f].size) before += tables[f++].size;
-        tally(c, try_flip(dir, opts, &tables[f], pos - before));
+        size_t f = 0;
+        while (pos >= tables[f].size) pos -= tables[f++].size; /* pos: offset in table f */
+        tally(c, try_flip(dir, opts, &tables[f], pos));
     }
 
     /* Every byte was put back: a last reopen reads every key intact. */
