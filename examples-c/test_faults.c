@@ -214,6 +214,24 @@ static void remove_db_dir(const char *dir) {
     if (rmdir(dir) != 0) die("rmdir %s: %s", dir, strerror(errno));
 }
 
+/* "name:size name:size ..." for the files of `dir`, sorted, for failure messages. */
+static void describe_dir(const char *dir, char *out, size_t out_len) {
+    size_t n, used = 0;
+    char **names = list_files(dir, "", &n);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        char p[PATH_LEN];
+        struct stat st;
+        if (names[i][0] == '.') continue;
+        join(p, dir, names[i]);
+        long size = stat(p, &st) == 0 ? (long)st.st_size : -1;
+        int w = snprintf(out + used, out_len - used, "%s%s:%ld", used ? " " : "", names[i], size);
+        if (w < 0 || (size_t)w >= out_len - used) break;
+        used += (size_t)w;
+    }
+    free_names(names, n);
+}
+
 /* Copies the database directory `from` to `to` (which must not exist). */
 static void copy_db_dir(const char *from, const char *to) {
     if (mkdir(to, 0755) != 0) die("mkdir %s: %s", to, strerror(errno));
@@ -668,14 +686,20 @@ static int case_full_disk(const char *mnt, char *summary, size_t summary_len) {
         die("kevo_close of the full database gave %s (%s)", kevo_status_name(closed), msg());
     kevo_db_free(db);
 
+    /* The files as the full disk left them, for the message if something is missing. */
+    char files[2048];
+    describe_dir(dir, files, sizeof files);
     if (unlink(ballast) != 0) die("unlink %s: %s", ballast, strerror(errno));
     CHECK(kevo_open(dir, opts, &db, &err), KEVO_OK);
     kevo_options_free(opts);
     for (int i = 0; i < acked; i++) {
         kevo_status g = get_key(db, i, C_VALUE_LEN);
         if (g != KEVO_OK)
-            die("after reopening, acknowledged key %d of %d gave %s (%s)", i, acked,
-                kevo_status_name(g), g == KEVO_NOT_FOUND ? "-" : msg());
+            die("after reopening, acknowledged key %d of %d gave %s (%s)\n  first failure: "
+                "%s (%s); then %d more acknowledged, %d KEVO_IO_ERROR, %d "
+                "KEVO_BACKGROUND_ERROR\n  files before the reopen (name:bytes): %s",
+                i, acked, kevo_status_name(g), g == KEVO_NOT_FOUND ? "-" : msg(),
+                kevo_status_name(first), first_msg, acked_after, io_after, bg_after, files);
     }
     /* The write that failed last was never acknowledged: it may be absent or whole. */
     kevo_status g = get_key(db, acked, C_VALUE_LEN);
