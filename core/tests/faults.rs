@@ -299,3 +299,47 @@ fn every_failed_io_in_every_phase_loses_no_acknowledged_write() {
         per_phase.join(", ")
     );
 }
+
+/// A WAL segment whose space cannot be reserved (a full disk) is removed again, and writes
+/// acknowledged after the failure survive a reopen. Found by `examples-c/test_faults.c` on a
+/// real full disk: the empty segment stayed behind, and recovery, reading a segment without
+/// a seal followed by newer ones as the point where power was lost, dropped the writes in
+/// every later segment.
+#[test]
+fn a_wal_segment_that_could_not_reserve_space_is_not_left_behind() {
+    let logs = |fs: &MemFileSystem| -> Vec<String> {
+        let mut v: Vec<String> = fs
+            .list(Path::new(DIR))
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.ends_with(".log"))
+            .collect();
+        v.sort();
+        v
+    };
+    let mut reserve_failed = false;
+    // The reserve is one of the first operations of the switch that `flush` forces.
+    for offset in 0..8 {
+        let fs = MemFileSystem::new();
+        let db = Db::open(DIR, options(&fs)).unwrap();
+        let mut w = Writes::new();
+        assert!(write_round(&db, &mut w, 50, 0));
+        let before = logs(&fs);
+        fs.fail_at(offset, FaultKind::NoSpace, false);
+        let Err(e) = db.flush() else { continue };
+        if !e.to_string().contains("reserve") {
+            continue;
+        }
+        reserve_failed = true;
+        assert_eq!(logs(&fs), before, "the failed segment was left behind");
+        // The database goes on in the current segment; the next switch works.
+        assert!(write_round(&db, &mut w, 50, 1));
+        db.flush().unwrap();
+        assert!(write_round(&db, &mut w, 50, 2));
+        drop(db);
+        let db = Db::open(DIR, options(&fs)).unwrap();
+        verify(&db, &w, "after a failed reserve");
+        break;
+    }
+    assert!(reserve_failed, "no offset made the segment's reserve fail");
+}

@@ -400,14 +400,38 @@ impl DbInner {
 
     /// Starts a new WAL segment and memtable; the old memtable joins the immutable ones and
     /// the flush thread is woken.
+    ///
+    /// If the new segment cannot be created (say, its space cannot be reserved on a full
+    /// disk), the write fails, the current segment and memtable stay in use, and the new
+    /// segment's file is removed (see [`abandon_wal`](Self::abandon_wal)). If the directory
+    /// fsync or the seal of the current segment fails, the database also stops taking writes,
+    /// as after any failed WAL write or fsync.
     pub(crate) fn switch_memtable(&self) -> Result<()> {
         let number = self.versions.lock().new_file_number();
-        let file = self.create_wal(number)?;
-        self.fs.sync_dir(&self.dir)?;
+        let file = match self.create_wal(number) {
+            Ok(file) => file,
+            Err(e) => {
+                self.abandon_wal(number);
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.fs.sync_dir(&self.dir) {
+            drop(file);
+            self.abandon_wal(number);
+            self.set_bg_error(&e);
+            return Err(e);
+        }
         let mem = Arc::new(MemTable::new(number, self.options.memtable_size));
-        self.wal
+        let rotated = self
+            .wal
             .lock()
-            .rotate(LogWriter::new(file), number, mem.clone())?;
+            .rotate(LogWriter::new(file), number, mem.clone());
+        if let Err(e) = rotated {
+            // The current segment may end in part of a seal now: nothing may follow it.
+            self.abandon_wal(number);
+            self.set_bg_error(&e);
+            return Err(e);
+        }
         self.install_super_version(|sv| SuperVersion {
             mem,
             imm: std::iter::once(sv.mem.clone())
@@ -418,6 +442,20 @@ impl DbInner {
         let _bg = self.bg.lock();
         self.bg_cv.notify_all();
         Ok(())
+    }
+
+    /// Removes WAL segment `number`, created but never written. It must not stay behind:
+    /// recovery reads a segment without a seal that is followed by newer segments as the
+    /// point where power was lost, and would drop every later segment, with writes
+    /// acknowledged after this one failed. If it cannot be removed, the database stops
+    /// taking writes, so that no newer segment is ever written.
+    fn abandon_wal(&self, number: u64) {
+        let path = wal_path(&self.dir, number);
+        if let Err(e) = self.fs.remove(&path) {
+            if self.fs.exists(&path) {
+                self.set_bg_error(&e);
+            }
+        }
     }
 
     /// Creates WAL segment `number`, with room reserved for a full memtable's worth of

@@ -101,7 +101,7 @@ impl MemFileSystem {
         Self::default()
     }
 
-    /// Number of mutating operations (create, append, sync, rename, remove, sync_dir) run so
+    /// Number of mutating operations (create, reserve, append, sync, rename, remove, sync_dir) run so
     /// far; use it to pick `n` for [`fail_at`](Self::fail_at).
     pub fn op_count(&self) -> u64 {
         self.state.lock().ops
@@ -397,6 +397,17 @@ impl FileSystem for MemFileSystem {
             path: path.to_owned(),
             file,
         }))
+    }
+
+    /// As [`create`](FileSystem::create), then a separate *reserve* operation that can fail
+    /// on its own: the real file system reserves a log's space (`posix_fallocate`) after
+    /// creating the file, and on a full disk that fails with the empty file left behind.
+    fn create_log(&self, path: &Path, size_hint: u64) -> Result<Box<dyn WritableFile>> {
+        let _ = size_hint;
+        let file = self.create(path)?;
+        let mut s = self.state.lock();
+        self.op_locked(&mut s, "reserve", path)?;
+        Ok(file)
     }
 
     fn open(&self, path: &Path) -> Result<Arc<dyn RandomAccessFile>> {
