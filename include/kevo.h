@@ -730,8 +730,8 @@ kevo_status kevo_options_set_sync_mode(kevo_options *options,
                                        uint64_t batched_interval_ms,
                                        kevo_error **err);
 
-// Bytes of entries the memtable holds before it is flushed to an SSTable (>= 4096).
-// Default 16 MiB. Persisted.
+// Bytes of entries the memtable holds before it is flushed to an SSTable (4096 bytes to
+// 16 GiB; each WAL segment reserves 1.25 × this on disk). Default 16 MiB. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
 //
