@@ -15,6 +15,7 @@
 use crate::coding::{get_fixed32, get_fixed64, put_length_prefixed, Decoder};
 use crate::error::{Error, Result};
 use crate::key::{SequenceNumber, ValueKind};
+use crate::memtable::MemTable;
 use crate::options::{MAX_KEY_SIZE, MAX_VALUE_SIZE};
 
 /// Bytes of the batch header: sequence (8) + count (4).
@@ -185,6 +186,29 @@ impl WriteBatch {
             ));
         }
         Ok(b)
+    }
+
+    /// Inserts every operation into `mem`, the first at [`sequence`](Self::sequence) and
+    /// each next one a sequence number higher, and returns the last sequence number used
+    /// (LevelDB's `WriteBatchInternal::InsertInto`). The write path and WAL recovery both
+    /// apply batches to the memtable through this one function.
+    ///
+    /// Errors: a description of the first malformed operation (only possible for a batch
+    /// from [`from_bytes`](Self::from_bytes), which checks the encoding first); the
+    /// operations before it are inserted.
+    pub(crate) fn insert_into(
+        &self,
+        mem: &MemTable,
+    ) -> std::result::Result<SequenceNumber, String> {
+        let mut seq = self.sequence();
+        for op in self.iter() {
+            match op? {
+                BatchOp::Put(k, v) => mem.add(seq, ValueKind::Put, k, v),
+                BatchOp::Delete(k) => mem.add(seq, ValueKind::Delete, k, b""),
+            }
+            seq += 1;
+        }
+        Ok(seq - 1)
     }
 
     /// The operations in order, each `Err(detail)` if the encoding is malformed (only possible

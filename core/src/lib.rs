@@ -25,52 +25,72 @@
 //!
 //! ## Where things are
 //!
-//! | module | concept |
-//! | --- | --- |
-//! | [`key`] | internal keys: user key, sequence number, kind |
-//! | [`batch`] | [`WriteBatch`], the unit of atomic writes and of WAL records |
-//! | [`wal`] | the write-ahead log format, writer and reader |
-//! | [`memtable`] | the skip-list memtable |
-//! | [`sstable`] | the SSTable format: blocks, bloom filter, index, footer |
-//! | [`manifest`] | versions, version edits, `MANIFEST` and `CURRENT` |
-//! | [`iterator`] | merging (binary heap), level and database iterators |
-//! | [`snapshot`] | [`Snapshot`]: a point-in-time view |
-//! | [`stats`] | [`Stats`]: counters, write amplification, per-level shape |
-//! | `compaction` | picking (leveled, tiered), the snapshot-aware compaction filter, running |
-//! | `cache`, `table_cache` | the block cache and the bounded cache of open tables |
-//! | [`fs`] | the file-system boundary, real and in-memory with fault injection |
-//! | `db` | [`Db`]: open and recovery, the write path, background flush and compaction |
+//! Layers, bottom up; each module uses only those on its own line or below (a test,
+//! `tests/layers.rs`, checks it):
+//!
+//! | layer | module | concept |
+//! | --- | --- | --- |
+//! | base | [`error`] | [`Error`], [`Result`] |
+//! | | [`coding`] | little-endian integers, varints, length-prefixed slices |
+//! | | [`key`] | internal keys: user key, sequence number, kind |
+//! | | [`filename`] | the files of a database directory, by number |
+//! | | [`fs`] | the file-system boundary, real and in-memory with fault injection |
+//! | | [`options`] | [`Options`]: tuning, durability, limits; persisted in the manifest |
+//! | storage | [`batch`] | [`WriteBatch`], the unit of atomic writes and of WAL records; its memtable inserter |
+//! | | [`wal`] | the write-ahead log format, writer and reader |
+//! | | [`memtable`] | the skip-list memtable |
+//! | | [`sstable`] | the SSTable format: blocks, bloom filter, index, footer; the block cache |
+//! | | [`manifest`] | versions (and their point lookup and level iterators), version edits, `MANIFEST` and `CURRENT` |
+//! | | [`iterator`] | merging (binary heap), level and database iterators |
+//! | | [`stats`] | [`Stats`]: counters, write amplification, per-level shape |
+//! | tables | `table_cache` | the bounded cache of open tables |
+//! | | `table_writer` | writing SSTables from a sorted stream: the one routine of flush and compaction |
+//! | steps | `flush` | an immutable memtable becomes an L0 SSTable |
+//! | | `compaction` | picking (leveled, tiered), the snapshot-aware drop rule, the compaction job |
+//! | | [`read`] | the read path: super version, point lookup and iterator assembly, [`Snapshot`], [`ReadOptions`] |
+//! | orchestration | `db` | [`Db`]: open and recovery, the write path, background flush and compaction |
+//! | above | [`txn`] | optimistic [`Transaction`]s, on top of the `Db` |
+//!
+//! A key passes through, in order: [`Db::put`] (`db/mod.rs`) → `db/write.rs` (write queue,
+//! group commit) → `batch.rs` (encoding) → `db/wal_segments.rs` and `wal/writer.rs` (the
+//! WAL record) → `batch.rs`'s inserter and `memtable/mod.rs` → `db/write.rs` (memtable
+//! switch) → `db/background.rs` → `flush.rs` → `table_writer.rs` → `sstable/builder.rs` (an
+//! L0 SSTable) → `manifest/version_set.rs` (the version edit) → `compaction/picker.rs` →
+//! `compaction/job.rs` → `compaction/drop_rule.rs` → `table_writer.rs` (deeper levels);
+//! and back out through [`Db::get`] → `read/state.rs` → `read/super_version.rs` →
+//! `manifest/version.rs` → `table_cache.rs` → `sstable/table.rs`.
 
 #![warn(missing_docs)]
 
 pub mod batch;
-mod cache;
 pub mod coding;
 pub(crate) mod compaction;
 mod db;
 pub mod error;
 pub mod filename;
+pub(crate) mod flush;
 pub mod fs;
 pub mod iterator;
 pub mod key;
 pub mod manifest;
 pub mod memtable;
 pub mod options;
-pub mod snapshot;
+pub mod read;
 pub mod sstable;
 pub mod stats;
 mod table_cache;
+pub(crate) mod table_writer;
 pub mod txn;
 pub mod wal;
 
 pub use batch::WriteBatch;
-pub use db::{Db, ReadOptions, Scan};
+pub use db::Db;
 pub use error::{Error, Result};
 pub use iterator::DbIterator;
 pub use options::{
     CompactionStyle, Compression, Options, SyncMode, MAX_KEY_SIZE, MAX_MEMTABLE_SIZE,
     MAX_VALUE_SIZE,
 };
-pub use snapshot::Snapshot;
+pub use read::{ReadOptions, Scan, Snapshot};
 pub use stats::{LevelStats, Stats};
 pub use txn::{IsolationLevel, Transaction, TransactionOptions, TxnIterator};

@@ -1,6 +1,6 @@
-//! Statistics: counters the engine bumps as it works, and the [`Stats`] snapshot users read.
+//! Statistics: the `Counters` the engine bumps as it works, and the [`Stats`] users read.
 //!
-//! [`Statistics`] is a set of relaxed atomic counters shared (in an `Arc`) by the write path,
+//! `Counters` is a set of relaxed atomic counters shared (in an `Arc`) by the write path,
 //! the background threads and the table readers; bumping one is a single uncontended atomic
 //! add. [`Db::stats`](crate::Db::stats) copies them, with the per-level shape of the current
 //! version, into a plain [`Stats`] value; [`Db::property`](crate::Db::property)`("kevo.stats")`
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Live counters, shared by every part of one open database. All monotonic since open.
 #[derive(Debug, Default)]
-pub(crate) struct Statistics {
+pub(crate) struct Counters {
     pub(crate) user_bytes_written: AtomicU64,
     pub(crate) wal_bytes_written: AtomicU64,
     pub(crate) flush_count: AtomicU64,
@@ -31,7 +31,7 @@ pub(crate) struct Statistics {
     pub(crate) bloom_true_positives: AtomicU64,
 }
 
-impl Statistics {
+impl Counters {
     /// Adds `n` to counter `c` (relaxed: counters order nothing).
     pub(crate) fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
@@ -99,7 +99,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub(crate) fn from_counters(c: &Statistics) -> Stats {
+    pub(crate) fn from_counters(c: &Counters) -> Stats {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Stats {
             user_bytes_written: g(&c.user_bytes_written),

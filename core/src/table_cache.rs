@@ -19,13 +19,13 @@ use std::sync::Arc;
 use quick_cache::sync::Cache;
 use quick_cache::{OptionsBuilder, UnitWeighter};
 
-use crate::cache::{shard_layout, BlockCache};
 use crate::error::Result;
 use crate::filename::table_path;
 use crate::fs::FileSystem;
 use crate::options::Options;
-use crate::sstable::Table;
-use crate::stats::Statistics;
+use crate::sstable::block_cache::{shard_layout, BlockCache};
+use crate::sstable::{Table, TableSource};
+use crate::stats::Counters;
 
 /// Open tables by file number, at most `max_open_files` of them, and the block cache.
 pub(crate) struct TableCache {
@@ -37,7 +37,7 @@ pub(crate) struct TableCache {
     /// Each table weighs 1: the capacity is the number of open tables.
     tables: Cache<u64, Arc<Table>, UnitWeighter>,
     block_cache: Arc<BlockCache>,
-    stats: Arc<Statistics>,
+    stats: Arc<Counters>,
 }
 
 impl std::fmt::Debug for TableCache {
@@ -59,7 +59,7 @@ impl TableCache {
         fs: Arc<dyn FileSystem>,
         dir: PathBuf,
         options: &Options,
-        stats: Arc<Statistics>,
+        stats: Arc<Counters>,
     ) -> Self {
         let max_open = options.max_open_files.max(1) as u64;
         let (shards, capacity) = shard_layout(max_open, 1, 1);
@@ -127,6 +127,12 @@ impl TableCache {
     }
 }
 
+impl TableSource for TableCache {
+    fn table(&self, number: u64) -> Result<Arc<Table>> {
+        self.get(number)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -161,13 +167,13 @@ mod tests {
         b.finish().unwrap();
     }
 
-    fn setup(tables: u64, n: usize, options: &Options) -> (TableCache, Arc<Statistics>) {
+    fn setup(tables: u64, n: usize, options: &Options) -> (TableCache, Arc<Counters>) {
         let fs = MemFileSystem::new();
         fs.create_dir_all(Path::new("/db")).unwrap();
         for number in 1..=tables {
             write_table(&fs, number, n);
         }
-        let stats = Arc::new(Statistics::default());
+        let stats = Arc::new(Counters::default());
         let cache = TableCache::new(
             Arc::new(fs),
             PathBuf::from("/db"),

@@ -159,16 +159,16 @@ fn leveled_plan(
 }
 
 /// The compaction that most needs to run, or `None` if no level is over its limit (or the
-/// ones that are would touch busy files). `cursors` holds, per level, the largest user key
+/// ones that are would touch busy files). `compact_pointers` holds, per level, the largest user key
 /// of the last file compacted out of it; it is advanced for the plan returned.
 pub(crate) fn pick_compaction(
     version: &Version,
     options: &Options,
     busy: &HashSet<u64>,
-    cursors: &mut [Vec<u8>; NUM_LEVELS],
+    compact_pointers: &mut [Vec<u8>; NUM_LEVELS],
 ) -> Option<CompactionPlan> {
     match options.compaction_style {
-        CompactionStyle::Leveled => pick_leveled(version, options, busy, cursors),
+        CompactionStyle::Leveled => pick_leveled(version, options, busy, compact_pointers),
         CompactionStyle::Tiered => pick_tiered(version, options, busy),
     }
 }
@@ -177,7 +177,7 @@ fn pick_leveled(
     version: &Version,
     options: &Options,
     busy: &HashSet<u64>,
-    cursors: &mut [Vec<u8>; NUM_LEVELS],
+    compact_pointers: &mut [Vec<u8>; NUM_LEVELS],
 ) -> Option<CompactionPlan> {
     let mut scores: Vec<(f64, usize)> = (0..NUM_LEVELS - 1)
         .map(|level| {
@@ -202,7 +202,8 @@ fn pick_leveled(
         }
         let files = version.files(level);
         // Round robin: start after the cursor, wrap around.
-        let start = files.partition_point(|f| f.largest_user_key() <= cursors[level].as_slice());
+        let start =
+            files.partition_point(|f| f.largest_user_key() <= compact_pointers[level].as_slice());
         for i in (start..files.len()).chain(0..start) {
             let f = &files[i];
             if busy.contains(&f.number) {
@@ -215,7 +216,7 @@ fn pick_leveled(
                 busy,
                 CompactionReason::LevelSize,
             ) {
-                cursors[level] = f.largest_user_key().to_vec();
+                compact_pointers[level] = f.largest_user_key().to_vec();
                 return Some(plan);
             }
         }
@@ -436,15 +437,15 @@ mod tests {
             (1, meta(3, "a", "b", 10, 0)),
             (1, meta(4, "x", "z", 10, 0)),
         ]);
-        let mut cursors = Default::default();
-        let plan = pick_compaction(&v, &leveled(), &HashSet::new(), &mut cursors).unwrap();
+        let mut compact_pointers = Default::default();
+        let plan = pick_compaction(&v, &leveled(), &HashSet::new(), &mut compact_pointers).unwrap();
         assert_eq!(plan.reason, CompactionReason::L0FileCount);
         assert_eq!(plan.output_level, 1);
         assert_eq!(numbers(&plan), vec![1, 2, 3]);
         assert!(plan.bottommost);
         // Busy L1 file: no L0 compaction.
         let busy = HashSet::from([3]);
-        assert!(pick_compaction(&v, &leveled(), &busy, &mut cursors).is_none());
+        assert!(pick_compaction(&v, &leveled(), &busy, &mut compact_pointers).is_none());
     }
 
     #[test]
@@ -464,22 +465,22 @@ mod tests {
             (3, meta(4, "a", "a", 10, 0)),
         ]);
         let o = leveled();
-        let mut cursors: [Vec<u8>; NUM_LEVELS] = Default::default();
-        let p1 = pick_compaction(&v, &o, &HashSet::new(), &mut cursors).unwrap();
+        let mut compact_pointers: [Vec<u8>; NUM_LEVELS] = Default::default();
+        let p1 = pick_compaction(&v, &o, &HashSet::new(), &mut compact_pointers).unwrap();
         assert_eq!(p1.reason, CompactionReason::LevelSize);
         assert_eq!(numbers(&p1), vec![1]);
         assert_eq!(p1.output_level, 2);
         assert!(!p1.bottommost, "L3 holds key a");
-        let p2 = pick_compaction(&v, &o, &HashSet::new(), &mut cursors).unwrap();
+        let p2 = pick_compaction(&v, &o, &HashSet::new(), &mut compact_pointers).unwrap();
         assert_eq!(numbers(&p2), vec![2, 3]);
         assert!(p2.bottommost);
         // Wraps around.
-        let p3 = pick_compaction(&v, &o, &HashSet::new(), &mut cursors).unwrap();
+        let p3 = pick_compaction(&v, &o, &HashSet::new(), &mut compact_pointers).unwrap();
         assert_eq!(numbers(&p3), vec![1]);
         // A busy file is skipped, and so is one whose overlap is busy.
-        let p4 = pick_compaction(&v, &o, &HashSet::from([1]), &mut cursors).unwrap();
+        let p4 = pick_compaction(&v, &o, &HashSet::from([1]), &mut compact_pointers).unwrap();
         assert_eq!(numbers(&p4), vec![2, 3]);
-        assert!(pick_compaction(&v, &o, &HashSet::from([1, 3]), &mut cursors).is_none());
+        assert!(pick_compaction(&v, &o, &HashSet::from([1, 3]), &mut compact_pointers).is_none());
     }
 
     #[test]

@@ -8,37 +8,36 @@
 //! the in-memory state may no longer match what is durable.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
-use super::{BgState, DbInner, SuperVersion};
+use super::{BgState, DbInner};
+use crate::compaction::{job, picker, CompactionPlan};
+use crate::error::{Error, Result};
+use crate::filename::{parse_file_name, FileKind};
+use crate::flush::{flush_edit, write_level0_table};
+use crate::manifest::{Version, VersionEdit, NUM_LEVELS};
+use crate::memtable::MemTable;
+use crate::options::CompactionStyle;
+use crate::read::SuperVersion;
+use crate::stats::Counters;
+use crate::table_writer::TableWriter;
 
 /// The kinds of background work: one flush thread, one or more compaction threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Job {
+pub(super) enum Job {
     /// Writing immutable memtables to L0.
     Flush,
     /// Running the compactions the picker chooses (leveled or tiered).
     Compaction,
 }
-use crate::compaction::{self, picker};
-use crate::error::Error;
-use crate::error::Result;
-use crate::filename::{parse_file_name, table_path, FileKind};
-use crate::iterator::InternalIterator;
-use crate::manifest::NUM_LEVELS;
-use crate::manifest::{FileMetaData, VersionEdit};
-use crate::memtable::MemTable;
-use crate::options::CompactionStyle;
-use crate::sstable::{TableBuilder, TableOptions};
-use crate::stats::Statistics;
 
 impl DbInner {
     /// A background thread's loop: waits for work of its `job` kind, does it, repeats until
     /// shutdown. Flushes and compactions run on separate threads (RocksDB's high- and
     /// low-priority pools), so a long compaction never holds back the flush that writers may
     /// be stalled on.
-    pub(crate) fn background_loop(self: Arc<Self>, job: Job) {
+    pub(super) fn background_loop(self: Arc<Self>, job: Job) {
         match job {
             Job::Flush => self.flush_loop(),
             Job::Compaction => self.compaction_loop(),
@@ -53,13 +52,13 @@ impl DbInner {
                     if bg.shutting_down {
                         return;
                     }
-                    if bg.error.is_none() && !self.current_super_version().imm.is_empty() {
+                    if bg.error.is_none() && !self.read.current().imm.is_empty() {
                         break;
                     }
                     self.bg_cv.wait(&mut bg);
                 }
             }
-            let r = match self.current_super_version().imm.last() {
+            let r = match self.read.current().imm.last() {
                 Some(oldest) => self.flush_memtable(oldest.clone()),
                 None => Ok(()),
             };
@@ -85,10 +84,14 @@ impl DbInner {
                         // version may lag the manifest by an edit being installed; that
                         // edit only deletes files still marked busy and adds L0 files newer
                         // than any this pick takes, so the pick stays valid.
-                        let version = self.current_super_version().version.clone();
-                        let BgState { busy, cursors, .. } = &mut *bg;
+                        let version = self.read.current().version.clone();
+                        let BgState {
+                            busy,
+                            compact_pointers,
+                            ..
+                        } = &mut *bg;
                         if let Some(plan) =
-                            picker::pick_compaction(&version, &self.options, busy, cursors)
+                            picker::pick_compaction(&version, &self.options, busy, compact_pointers)
                         {
                             bg.running_compactions += 1;
                             bg.busy.extend(plan.input_numbers());
@@ -98,7 +101,7 @@ impl DbInner {
                     self.bg_cv.wait(&mut bg);
                 }
             };
-            let r = compaction::run(self, &plan);
+            let r = self.run_compaction(&plan);
             if let Err(e) = &r {
                 self.set_bg_error(e);
             }
@@ -117,7 +120,7 @@ impl DbInner {
     /// finish and keeps new ones from starting until it is done, so its steps see a tree no
     /// one else is reshaping (flushes go on: they only add L0 files, newer than anything a
     /// step takes).
-    pub(crate) fn compact_range(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
+    pub(super) fn compact_range(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
         {
             let mut bg = self.bg.lock();
             bg.manual_compactions += 1;
@@ -169,7 +172,7 @@ impl DbInner {
             if let Some(plan) =
                 picker::pick_manual(&version, &self.options, level, start, end, &none_busy)
             {
-                if let Err(e) = compaction::run(self, &plan) {
+                if let Err(e) = self.run_compaction(&plan) {
                     self.set_bg_error(&e);
                     return Err(e);
                 }
@@ -178,28 +181,40 @@ impl DbInner {
         Ok(())
     }
 
-    /// Records `edit` in the manifest and installs the resulting version in a new super
+    /// Records `edit` in the manifest and publishes the resulting version in a new super
     /// version built by `update`, both under the version-set lock, so that concurrent flushes
-    /// and compactions install their versions in the order the manifest holds them.
-    pub(crate) fn apply_edit(
+    /// and compactions publish their versions in the order the manifest holds them.
+    fn apply_edit(
         &self,
         edit: VersionEdit,
-        update: impl FnOnce(&SuperVersion, Arc<crate::manifest::Version>) -> SuperVersion,
+        update: impl FnOnce(&SuperVersion, Arc<Version>) -> SuperVersion,
     ) -> Result<()> {
         let mut vs = self.versions.lock();
-        vs.set_last_sequence(self.last_sequence.load(Ordering::Acquire));
+        vs.set_last_sequence(self.read.last_sequence());
         let version = vs.log_and_apply(edit)?;
-        self.install_super_version(|sv| update(sv, version));
+        self.read.install(|sv| update(sv, version));
         Ok(())
     }
 
-    /// Writes `imm` (the oldest immutable memtable) to an L0 table, records it together with
-    /// the new WAL low-water mark in the manifest, drops the memtable from the super version
-    /// and deletes its WAL segment.
+    /// Where new tables are written: this database's directory, options, file numbers and
+    /// pending outputs.
+    pub(super) fn table_writer(&self) -> TableWriter<'_> {
+        TableWriter {
+            fs: &self.fs,
+            dir: &self.dir,
+            options: &self.options,
+            versions: &self.versions,
+            pending: &self.pending_outputs,
+        }
+    }
+
+    /// Flushes `imm` (the oldest immutable memtable): writes it to an L0 table (see
+    /// [`crate::flush`]), records the table with the new WAL low-water mark, drops the
+    /// memtable from the super version and deletes its WAL segment.
     fn flush_memtable(&self, imm: Arc<MemTable>) -> Result<()> {
-        let started = std::time::Instant::now();
-        let meta = self.write_level0_table(&imm)?;
-        let sv = self.current_super_version();
+        let started = Instant::now();
+        let table = write_level0_table(&self.table_writer(), &imm)?;
+        let sv = self.read.current();
         // WAL segments older than the next memtable's are now fully in SSTables.
         let next_wal = sv
             .imm
@@ -208,33 +223,18 @@ impl DbInner {
             .map(|m| m.wal_number())
             .find(|&n| n > imm.wal_number())
             .unwrap_or(sv.mem.wal_number());
-        let mut edit = VersionEdit {
-            log_number: Some(next_wal),
-            ..Default::default()
-        };
-        if let Some(meta) = &meta {
-            edit.new_files.push((0, meta.clone()));
-        }
-        let r = self.apply_edit(edit, |sv, version| SuperVersion {
-            mem: sv.mem.clone(),
-            imm: sv
-                .imm
-                .iter()
-                .filter(|m| !Arc::ptr_eq(m, &imm))
-                .cloned()
-                .collect(),
-            version,
-        });
-        if let Some(meta) = &meta {
-            self.pending_outputs.lock().remove(&meta.number);
+        let edit = flush_edit(table.as_ref(), next_wal);
+        let r = self.apply_edit(edit, |sv, version| sv.with_flushed(&imm, version));
+        if let Some(t) = &table {
+            self.pending_outputs.remove(t.number);
         }
         r?;
-        Statistics::add(&self.stats.flush_count, 1);
-        if let Some(meta) = &meta {
-            Statistics::add(&self.stats.flush_bytes_written, meta.file_size);
+        Counters::add(&self.counters.flush_count, 1);
+        if let Some(t) = &table {
+            Counters::add(&self.counters.flush_bytes_written, t.file_size);
         }
-        Statistics::add(
-            &self.stats.flush_micros,
+        Counters::add(
+            &self.counters.flush_micros,
             started.elapsed().as_micros() as u64,
         );
         self.wal.lock().release_below(next_wal);
@@ -242,71 +242,51 @@ impl DbInner {
         Ok(())
     }
 
-    /// Builds an L0 SSTable from every entry of `mem` and syncs it and the directory.
-    /// Returns `None` for an empty memtable. The file number stays in `pending_outputs`
-    /// until the caller records it.
-    pub(crate) fn write_level0_table(&self, mem: &Arc<MemTable>) -> Result<Option<FileMetaData>> {
-        if mem.is_empty() {
-            return Ok(None);
+    /// Runs `plan` (see [`crate::compaction::job`]) and installs its result with one version
+    /// edit. The caller marks the inputs busy around the call.
+    ///
+    /// Errors: from the job (nothing changed), or from recording the edit.
+    fn run_compaction(&self, plan: &CompactionPlan) -> Result<()> {
+        let started = Instant::now();
+        let snapshots = self.read.snapshots().sequences();
+        let outcome = job::run(
+            plan,
+            &self.read.table_source(),
+            snapshots,
+            &self.table_writer(),
+        )?;
+        let r = self.apply_edit(outcome.edit, |sv, version| sv.with_version(version));
+        for &n in &outcome.outputs {
+            self.pending_outputs.remove(n);
         }
-        let number = self.versions.lock().new_file_number();
-        self.pending_outputs.lock().insert(number);
-        let r = self.build_table(number, &mut mem.iter(), |_, _| true);
-        if r.is_err() {
-            self.pending_outputs.lock().remove(&number);
-            let _ = self.fs.remove(&table_path(&self.dir, number));
-        }
-        r.map(Some)
-    }
-
-    /// Writes every entry of `it` that `keep(key, value)` accepts into table `number`;
-    /// syncs the file and the directory.
-    pub(crate) fn build_table(
-        &self,
-        number: u64,
-        it: &mut dyn InternalIterator,
-        mut keep: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<FileMetaData> {
-        let path = table_path(&self.dir, number);
-        let file = self.fs.create(&path)?;
-        let mut builder = TableBuilder::new(
-            TableOptions::from_options(&self.options),
-            file,
-            path.display().to_string(),
+        r?;
+        Counters::add(&self.counters.compaction_count, 1);
+        Counters::add(&self.counters.compaction_bytes_read, outcome.bytes_read);
+        Counters::add(
+            &self.counters.compaction_bytes_written,
+            outcome.bytes_written,
         );
-        it.seek_to_first();
-        while it.valid() {
-            if keep(it.key(), it.value()) {
-                builder.add(it.key(), it.value())?;
-            }
-            it.next();
+        if outcome.bytes_read > 0 {
+            Counters::add(
+                &self.counters.compaction_micros,
+                started.elapsed().as_micros() as u64,
+            );
         }
-        it.status()?;
-        let props = builder.finish()?;
-        self.fs.sync_dir(&self.dir)?;
-        Ok(file_meta(number, &props))
+        Ok(())
     }
 
     /// Deletes every file of the directory that no live version, pending output or live WAL
     /// needs (LevelDB's `RemoveObsoleteFiles`). Errors are ignored: a file left behind is
     /// removed by a later pass.
-    pub(crate) fn delete_obsolete_files(&self, at_open: bool) {
+    pub(super) fn delete_obsolete_files(&self, at_open: bool) {
         // List first: a table created after this read of the pending outputs cannot be in the
         // listing, and one in the listing that is no longer pending was installed in the
         // current version before it left the pending set (read below, after it).
         let Ok(names) = self.fs.list(&self.dir) else {
             return;
         };
-        let mut live: HashSet<u64> = self.pending_outputs.lock().clone();
-        {
-            let mut versions = self.live_versions.lock();
-            versions.retain(|w| w.strong_count() > 0);
-            for v in versions.iter().filter_map(|w| w.upgrade()) {
-                for level in 0..crate::manifest::NUM_LEVELS {
-                    live.extend(v.files(level).iter().map(|f| f.number));
-                }
-            }
-        }
+        let mut live: HashSet<u64> = self.pending_outputs.numbers();
+        self.read.add_live_tables(&mut live);
         let (log_number, manifest_number, current) = {
             let vs = self.versions.lock();
             if vs.failure().is_some() {
@@ -317,10 +297,8 @@ impl DbInner {
             }
             (vs.log_number(), vs.manifest_number(), vs.current())
         };
-        for level in 0..crate::manifest::NUM_LEVELS {
-            live.extend(current.files(level).iter().map(|f| f.number));
-        }
-        let current_wal = self.wal.lock().number;
+        live.extend(current.live_files().map(|f| f.number));
+        let current_wal = self.wal.lock().number();
         for name in names {
             let obsolete = match parse_file_name(&name) {
                 Some(FileKind::Wal(n)) => n < log_number && n != current_wal,
@@ -333,24 +311,10 @@ impl DbInner {
             };
             if obsolete {
                 if let Some(FileKind::Table(n)) = parse_file_name(&name) {
-                    self.tables.evict(n);
+                    self.read.tables().evict(n);
                 }
                 let _ = self.fs.remove(&self.dir.join(&name));
             }
         }
-    }
-}
-
-/// The manifest's record of a table, from the properties its builder returned.
-pub(crate) fn file_meta(number: u64, p: &crate::sstable::TableProperties) -> FileMetaData {
-    FileMetaData {
-        number,
-        file_size: p.file_size,
-        smallest: p.smallest_key.clone(),
-        largest: p.largest_key.clone(),
-        smallest_seq: p.smallest_seq,
-        largest_seq: p.largest_seq,
-        num_entries: p.num_entries,
-        num_deletions: p.num_deletions,
     }
 }

@@ -17,27 +17,28 @@
 //! 4. Write the recovered memtable to an L0 table, start a fresh WAL segment, and record both
 //!    in the manifest with one version edit; the replayed segments are then obsolete.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 
 use super::background::Job;
-use super::write::WalState;
-use super::{BgState, Db, DbInner, SuperVersion};
-use crate::batch::{BatchOp, WriteBatch};
+use super::wal_segments::WalSegments;
+use super::write::WriteQueue;
+use super::{BgState, Db, DbInner};
+use crate::batch::WriteBatch;
 use crate::error::{Error, Result};
 use crate::filename::{current_path, lock_path, parse_file_name, wal_path, FileKind};
-use crate::fs::WritableFile;
-use crate::key::{SequenceNumber, ValueKind};
-use crate::manifest::{VersionEdit, VersionSet};
+use crate::flush::write_level0_table;
+use crate::key::SequenceNumber;
+use crate::manifest::{FileMetaData, VersionEdit, VersionSet, NUM_LEVELS};
 use crate::memtable::MemTable;
 use crate::options::Options;
-use crate::snapshot::SnapshotList;
-use crate::stats::Statistics;
+use crate::read::{ReadState, SuperVersion};
+use crate::stats::Counters;
 use crate::table_cache::TableCache;
+use crate::table_writer::PendingOutputs;
 use crate::wal::{LogReader, LogWriter, WalRecoveryMode};
 
 pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Result<Db> {
@@ -87,36 +88,33 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
         })?;
     }
 
-    let stats = Arc::new(Statistics::default());
+    let counters = Arc::new(Counters::default());
+    let tables = Arc::new(TableCache::new(
+        fs.clone(),
+        dir.to_path_buf(),
+        &options,
+        counters.clone(),
+    ));
+    // A placeholder memtable until recovery publishes the real one below.
+    let read = ReadState::new(
+        SuperVersion {
+            mem: Arc::new(MemTable::new(0, 4096)),
+            imm: Vec::new(),
+            version: versions.current(),
+        },
+        versions.last_sequence(),
+        tables,
+    );
     let inner = DbInner {
         dir: dir.to_path_buf(),
         fs: fs.clone(),
         lock: Mutex::new(Some(lock)),
-        closed: AtomicBool::new(false),
-        writers: Mutex::new(VecDeque::new()),
-        // Placeholder until recovery picks the real segment below.
-        wal: Mutex::new(WalState::new(
-            LogWriter::new(Box::new(NullFile)),
-            0,
-            Arc::new(MemTable::new(0, 4096)),
-        )),
-        last_sequence: AtomicU64::new(versions.last_sequence()),
-        super_version: RwLock::new(Arc::new(SuperVersion {
-            mem: Arc::new(MemTable::new(0, 4096)),
-            imm: Vec::new(),
-            version: versions.current(),
-        })),
-        tables: Arc::new(TableCache::new(
-            fs.clone(),
-            dir.to_path_buf(),
-            &options,
-            stats.clone(),
-        )),
+        write_queue: WriteQueue::default(),
+        wal: Mutex::new(WalSegments::placeholder()),
+        read: Arc::new(read),
         versions: Mutex::new(versions),
-        snapshots: SnapshotList::default(),
-        stats,
-        live_versions: Mutex::new(Vec::<Weak<_>>::new()),
-        pending_outputs: Mutex::new(HashSet::new()),
+        counters,
+        pending_outputs: PendingOutputs::default(),
         bg: Mutex::new(BgState::default()),
         bg_cv: Condvar::new(),
         bg_threads: Mutex::new(Vec::new()),
@@ -143,7 +141,7 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
 
 /// [`Options::paranoid_checks`] at open: the table's size must be the manifest's, and
 /// opening it verifies its footer, index, filter and properties checksums.
-fn check_table_at_open(db: &Arc<DbInner>, f: &crate::manifest::FileMetaData) -> Result<()> {
+fn check_table_at_open(db: &DbInner, f: &FileMetaData) -> Result<()> {
     let path = crate::filename::table_path(&db.dir, f.number);
     let len = db.fs.open(&path)?.len();
     if len != f.file_size {
@@ -156,11 +154,11 @@ fn check_table_at_open(db: &Arc<DbInner>, f: &crate::manifest::FileMetaData) -> 
             ),
         ));
     }
-    db.tables.get(f.number).map(|_| ())
+    db.read.tables().get(f.number).map(|_| ())
 }
 
 /// Replays the live WAL segments, writes what they held to L0, and starts a new segment.
-fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
+fn recover_wal(db: &DbInner) -> Result<()> {
     let log_number = db.versions.lock().log_number();
     let names = db.fs.list(&db.dir)?;
     // Every table the manifest names must exist: a missing one means the manifest and the
@@ -174,7 +172,7 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
         })
         .collect();
     let current = db.versions.lock().current();
-    for level in 0..crate::manifest::NUM_LEVELS {
+    for level in 0..NUM_LEVELS {
         for f in current.files(level) {
             if !tables.contains(&f.number) {
                 return Err(Error::corruption(
@@ -227,17 +225,12 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
                 ));
             }
             let batch = WriteBatch::from_bytes(&record, &name, offset)?;
-            let mut seq = batch.sequence();
-            for op in batch.iter() {
-                match op.map_err(|d| Error::corruption(&name, offset, d))? {
-                    BatchOp::Put(k, v) => mem.add(seq, ValueKind::Put, k, v),
-                    BatchOp::Delete(k) => mem.add(seq, ValueKind::Delete, k, b""),
-                }
-                seq += 1;
-            }
-            max_seq = max_seq.max(seq - 1);
+            let last = batch
+                .insert_into(&mem)
+                .map_err(|d| Error::corruption(&name, offset, d))?;
+            max_seq = max_seq.max(last);
             if mem.approximate_bytes() >= db.options.memtable_size {
-                if let Some(meta) = db.write_level0_table(&mem)? {
+                if let Some(meta) = write_level0_table(&db.table_writer(), &mem)? {
                     edit.new_files.push((0, meta));
                 }
                 mem = Arc::new(MemTable::new(0, db.options.memtable_size));
@@ -254,7 +247,7 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
             break;
         }
     }
-    if let Some(meta) = db.write_level0_table(&mem)? {
+    if let Some(meta) = write_level0_table(&db.table_writer(), &mem)? {
         edit.new_files.push((0, meta));
     }
 
@@ -267,37 +260,17 @@ fn recover_wal(db: &Arc<DbInner>) -> Result<()> {
         vs.set_last_sequence(max_seq);
         let v = vs.log_and_apply(edit.clone());
         for (_, f) in &edit.new_files {
-            db.pending_outputs.lock().remove(&f.number);
+            db.pending_outputs.remove(f.number);
         }
         v?
     };
-    db.last_sequence
-        .store(max_seq, std::sync::atomic::Ordering::Release);
+    db.read.publish_sequence(max_seq);
     let mem = Arc::new(MemTable::new(number, db.options.memtable_size));
-    *db.wal.lock() = WalState::new(LogWriter::new(file), number, mem.clone());
-    db.install_super_version(|_| SuperVersion {
+    *db.wal.lock() = WalSegments::new(LogWriter::new(file), number);
+    db.read.install(|_| SuperVersion {
         mem,
         imm: Vec::new(),
         version,
     });
     Ok(())
-}
-
-/// A file that accepts nothing: the WAL writer's stand-in before recovery opens the real
-/// segment, and after close.
-pub(crate) struct NullFile;
-
-impl WritableFile for NullFile {
-    fn append(&mut self, _: &[u8]) -> Result<()> {
-        Err(Error::Closed)
-    }
-    fn flush(&mut self) -> Result<()> {
-        Ok(())
-    }
-    fn sync(&mut self) -> Result<()> {
-        Ok(())
-    }
-    fn len(&self) -> u64 {
-        0
-    }
 }

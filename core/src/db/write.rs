@@ -4,160 +4,106 @@
 //! Writers queue up (LevelDB's `DBImpl::Write`). The writer at the front of the queue is the
 //! *leader*: it takes the batches of the writers queued behind it (up to
 //! [`MAX_GROUP_BYTES`]), appends them to the WAL as **one** record, syncs once if the
-//! [`SyncMode`] asks for it, inserts them into the memtable and publishes the new last
-//! sequence number; then it wakes the writers it served and the next leader. So N concurrent
-//! writers cost one `write(2)` and at most one `fdatasync`, not N.
+//! [`SyncMode`](crate::SyncMode) asks for it, inserts them into the memtable and publishes
+//! the new last sequence number; then it wakes the writers it served and the next leader. So
+//! N concurrent writers cost one `write(2)` and at most one `fdatasync`, not N.
 //!
 //! A group is one WAL record, so a group is atomic on recovery as well: every batch in it
 //! commits or none does, which never breaks the promise made to any single batch.
+//!
+//! Only the leader switches memtables (when the memtable is full, or for
+//! [`Db::flush`](crate::Db::flush)), so the memtable it inserts into is always the one whose
+//! WAL segment it appended to.
 
-use std::sync::atomic::Ordering;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::{DbInner, SuperVersion};
-use crate::batch::{BatchOp, WriteBatch};
+use super::DbInner;
+use crate::batch::{BatchOp, WriteBatch, BATCH_HEADER_LEN};
 use crate::error::{Error, Result};
 use crate::filename::wal_path;
 use crate::fs::WritableFile;
-use crate::key::ValueKind;
 use crate::memtable::MemTable;
-use crate::options::SyncMode;
-use crate::stats::Statistics;
-use crate::txn::CommitCheck;
-use crate::wal::LogWriter;
+use crate::read::ReadState;
+use crate::stats::Counters;
+use crate::wal::{LogWriter, BLOCK_SIZE, HEADER_SIZE};
 
 /// Most bytes of batches one leader commits together.
 pub(crate) const MAX_GROUP_BYTES: usize = 1 << 20;
 
+/// A check the write leader makes at one writer's turn in its group, just before the group
+/// is logged (RocksDB's `WriteCallback`). If it fails, that writer gets its error and
+/// nothing of its batch is written; the rest of the group commits. The write path declares
+/// it so that what runs above the database (the conflict check of a transaction) can run
+/// inside the write queue without the write path knowing what it checks.
+pub(crate) trait WriteCallback: Send {
+    /// Runs with the database as of the group's start (`read`), where no write can land
+    /// until the group commits. `written_in_group` holds the keys written by the batches
+    /// accepted before this one in the same group, which `read` does not show yet.
+    ///
+    /// Errors: whatever the check finds; the writer receives it.
+    fn check(&self, read: &ReadState, written_in_group: &BTreeSet<Vec<u8>>) -> Result<()>;
+}
+
+/// What a writer in the queue asks for.
+enum Request {
+    /// Commit this batch, if `callback` (if any) passes.
+    Batch {
+        batch: WriteBatch,
+        callback: Option<Box<dyn WriteCallback>>,
+    },
+    /// Turn a non-empty memtable immutable now (for `Db::flush`).
+    SwitchMemtable,
+    /// The leader took the request; its writer waits for the result.
+    Taken,
+}
+
 /// A writer waiting in the queue.
 pub(crate) struct PendingWrite {
-    /// The operations; `None` for a request to switch the memtable (from `Db::flush`). The
-    /// leader takes them out (no copy) while their writer waits.
-    batch: Mutex<Option<WriteBatch>>,
-    is_switch: bool,
-    force_switch: bool,
-    /// A transaction's conflict check, made by the leader at this writer's turn in the
-    /// group: if it fails, this writer gets the error and nothing of its batch is logged.
-    check: Mutex<Option<CommitCheck>>,
+    request: Mutex<Request>,
     result: Mutex<Option<Result<()>>>,
     cv: Condvar,
 }
 
-/// The WAL segment being written.
-pub(crate) struct WalState {
-    pub(crate) writer: LogWriter,
-    pub(crate) number: u64,
-    /// The memtable whose writes this segment logs (the leader inserts into it).
-    pub(crate) mem: Arc<MemTable>,
-    /// Earlier segments, sealed, whose memtables are not flushed yet and whose tails may not
-    /// be durable. They are synced before any later sync completes, so a power loss can never
-    /// keep a later segment's synced writes and lose an earlier segment's; and switching
-    /// segments costs no fsync on the write path.
-    retired: Vec<(u64, LogWriter)>,
-    bytes_since_sync: u64,
-    last_sync: Instant,
-}
-
-impl WalState {
-    pub(crate) fn new(writer: LogWriter, number: u64, mem: Arc<MemTable>) -> Self {
-        WalState {
-            writer,
-            number,
-            mem,
-            retired: Vec::new(),
-            bytes_since_sync: 0,
-            last_sync: Instant::now(),
-        }
-    }
-
-    /// fsyncs the segment.
-    pub(crate) fn sync(&mut self) -> Result<()> {
-        for (_, w) in &mut self.retired {
-            w.sync()?;
-        }
-        self.retired.clear();
-        self.writer.sync()?;
-        self.bytes_since_sync = 0;
-        self.last_sync = Instant::now();
-        Ok(())
-    }
-
-    /// Seals the current segment with an empty record (recovery's proof that the segment is
-    /// complete) and continues in `writer`.
-    fn rotate(&mut self, writer: LogWriter, number: u64, mem: Arc<MemTable>) -> Result<()> {
-        self.writer.add_record(&[])?;
-        self.writer.flush()?;
-        let old = std::mem::replace(&mut self.writer, writer);
-        self.retired.push((self.number, old));
-        self.number = number;
-        self.mem = mem;
-        Ok(())
-    }
-
-    /// Closes every segment file (after a final [`sync`](Self::sync)), so the log files end
-    /// at their last record: an mmap'd segment cuts its reserved zero tail when its file is
-    /// dropped. Writes after this fail.
-    pub(crate) fn finish(&mut self) {
-        self.retired.clear();
-        self.writer = LogWriter::new(Box::new(super::open::NullFile));
-    }
-
-    /// Forgets retired segments numbered below `log_number`: their memtables are in
-    /// SSTables now.
-    pub(crate) fn release_below(&mut self, log_number: u64) {
-        self.retired.retain(|(n, _)| *n >= log_number);
-    }
-
-    /// Appends one record and makes it as durable as `mode` requires.
-    fn append(&mut self, record: &[u8], mode: SyncMode) -> Result<()> {
-        self.writer.add_record(record)?;
-        // Every mode hands the record to the OS before acknowledging: it survives a process
-        // crash.
-        self.writer.flush()?;
-        self.bytes_since_sync += record.len() as u64;
-        let sync = match mode {
-            SyncMode::Always => true,
-            SyncMode::None => false,
-            SyncMode::Batched { bytes, interval } => {
-                self.bytes_since_sync >= bytes || self.last_sync.elapsed() >= interval
-            }
-        };
-        if sync {
-            self.sync()?;
-        }
-        Ok(())
-    }
+/// The queue of writers; the front one is the leader.
+#[derive(Default)]
+pub(crate) struct WriteQueue {
+    writers: Mutex<VecDeque<Arc<PendingWrite>>>,
 }
 
 impl DbInner {
-    /// Commits `batch` (or, with `force_switch`, turns a non-empty memtable immutable) as
-    /// one writer of the queue.
-    pub(crate) fn write(&self, batch: Option<WriteBatch>, force_switch: bool) -> Result<()> {
-        self.write_checked(batch, force_switch, None)
+    /// Commits `batch` as one writer of the queue; with a `callback`, only if it passes at
+    /// the writer's turn (after every earlier write, earlier members of its group included,
+    /// and before any later one).
+    ///
+    /// Errors: [`Error::Closed`]; [`Error::Background`] after an earlier failure; the
+    /// callback's error; [`Error::Io`] from the WAL (the database then refuses writes).
+    pub(crate) fn write(
+        &self,
+        batch: WriteBatch,
+        callback: Option<Box<dyn WriteCallback>>,
+    ) -> Result<()> {
+        self.enqueue(Request::Batch { batch, callback })
     }
 
-    /// [`write`](Self::write), committing the batch only if `check` (if any) passes at the
-    /// writer's turn: after every earlier write (earlier members of its group included) and
-    /// before any later one.
-    pub(crate) fn write_checked(
-        &self,
-        batch: Option<WriteBatch>,
-        force_switch: bool,
-        check: Option<CommitCheck>,
-    ) -> Result<()> {
-        self.check_open()?;
+    /// Turns a non-empty memtable immutable, in turn with the writers queued before.
+    ///
+    /// Errors: as [`write`](Self::write).
+    pub(crate) fn switch_memtable_now(&self) -> Result<()> {
+        self.enqueue(Request::SwitchMemtable)
+    }
+
+    fn enqueue(&self, request: Request) -> Result<()> {
+        self.read.check_open()?;
         let w = Arc::new(PendingWrite {
-            is_switch: batch.is_none(),
-            batch: Mutex::new(batch),
-            force_switch,
-            check: Mutex::new(check),
+            request: Mutex::new(request),
             result: Mutex::new(None),
             cv: Condvar::new(),
         });
-        let mut queue = self.writers.lock();
+        let mut queue = self.write_queue.writers.lock();
         queue.push_back(w.clone());
         loop {
             if let Some(r) = w.result.lock().take() {
@@ -173,7 +119,7 @@ impl DbInner {
         // Leader from here on.
         let (group_len, result, mut rejected) = self.lead(&w);
 
-        let mut queue = self.writers.lock();
+        let mut queue = self.write_queue.writers.lock();
         let mut own = None;
         for i in 0..group_len {
             let done = queue
@@ -203,77 +149,71 @@ impl DbInner {
     /// result of the group's commit, and per member (by queue position) the error that
     /// rejected it before the commit, if any.
     fn lead(&self, leader: &PendingWrite) -> (usize, Result<()>, Vec<Option<Error>>) {
-        if let Err(e) = self.check_writable() {
+        let request = std::mem::replace(&mut *leader.request.lock(), Request::Taken);
+        let is_switch = matches!(request, Request::SwitchMemtable);
+        if let Err(e) = self
+            .check_writable()
+            .and_then(|()| self.make_room_for_write(is_switch))
+        {
             return (1, Err(e), Vec::new());
         }
-        if let Err(e) = self.make_room_for_write(leader.force_switch) {
-            return (1, Err(e), Vec::new());
-        }
-        if leader.is_switch {
+        let Request::Batch { batch, callback } = request else {
             return (1, Ok(()), Vec::new());
-        }
-        let first = leader
-            .batch
-            .lock()
-            .take()
-            .expect("a leader's batch is taken once");
+        };
 
         // Gather the group: batches queued behind the leader, up to MAX_GROUP_BYTES, stopping
         // at a switch request. Their writers sleep until the leader reports back.
-        let mut bytes = first.size_in_bytes();
-        let mut members = vec![(first, leader.check.lock().take())];
+        let mut bytes = batch.size_in_bytes();
+        let mut members = vec![(batch, callback)];
         {
-            let queue = self.writers.lock();
+            let queue = self.write_queue.writers.lock();
             for w in queue.iter().skip(1) {
-                if w.is_switch {
+                let mut request = w.request.lock();
+                let Request::Batch { batch, .. } = &*request else {
+                    break;
+                };
+                if bytes + batch.size_in_bytes() > MAX_GROUP_BYTES {
                     break;
                 }
-                let mut other = w.batch.lock();
-                let Some(b) = other.as_ref() else { break };
-                if bytes + b.size_in_bytes() > MAX_GROUP_BYTES {
-                    break;
+                bytes += batch.size_in_bytes();
+                if let Request::Batch { batch, callback } =
+                    std::mem::replace(&mut *request, Request::Taken)
+                {
+                    members.push((batch, callback));
                 }
-                bytes += b.size_in_bytes();
-                members.push((other.take().expect("checked above"), w.check.lock().take()));
             }
         }
         let group_len = members.len();
         let mut rejected: Vec<Option<Error>> = (0..group_len).map(|_| None).collect();
-        let mut batch: Option<WriteBatch> = None;
-        if members.iter().all(|(_, check)| check.is_none()) {
-            for (b, _) in members {
-                match &mut batch {
-                    None => batch = Some(b),
-                    Some(batch) => batch.append(&b),
+        let mut group: Option<WriteBatch> = None;
+        let any_callback = members.iter().any(|(_, c)| c.is_some());
+        // A callback sees the database as of the group's start; the keys of the members
+        // accepted before it in the group are passed to it separately.
+        let mut written_in_group = BTreeSet::new();
+        for (i, (b, callback)) in members.into_iter().enumerate() {
+            if let Some(callback) = callback {
+                if let Err(e) = callback.check(&self.read, &written_in_group) {
+                    rejected[i] = Some(e);
+                    continue;
                 }
             }
-        } else {
-            // A transaction's check sees the database as of the group's start; the keys of
-            // the members accepted before it in the group are checked separately.
-            let mut group_keys = std::collections::BTreeSet::new();
-            for (i, (b, check)) in members.into_iter().enumerate() {
-                if let Some(check) = check {
-                    if let Err(e) = check.run(self, &group_keys) {
-                        rejected[i] = Some(e);
-                        continue;
-                    }
-                }
+            if any_callback {
                 for op in b.iter() {
                     match op {
                         Ok(BatchOp::Put(k, _)) | Ok(BatchOp::Delete(k)) => {
-                            group_keys.insert(k.to_vec());
+                            written_in_group.insert(k.to_vec());
                         }
                         // Malformed batches fail in commit below.
                         Err(_) => {}
                     }
                 }
-                match &mut batch {
-                    None => batch = Some(b),
-                    Some(batch) => batch.append(&b),
-                }
+            }
+            match &mut group {
+                None => group = Some(b),
+                Some(group) => group.append(&b),
             }
         }
-        let result = match &mut batch {
+        let result = match &mut group {
             Some(batch) => self.commit_or_fail(batch),
             None => Ok(()),
         };
@@ -295,36 +235,25 @@ impl DbInner {
 
     /// Stamps the batch with its sequence numbers, logs it and applies it to the memtable.
     fn commit(&self, batch: &mut WriteBatch) -> Result<()> {
-        let first_seq = self.last_sequence.load(Ordering::Acquire) + 1;
-        batch.set_sequence(first_seq);
-        let mem = {
-            let mut wal = self.wal.lock();
-            wal.append(batch.as_bytes(), self.options.sync_mode)?;
-            wal.mem.clone()
-        };
+        batch.set_sequence(self.read.last_sequence() + 1);
+        // The leader alone switches memtables, so this is the memtable of the segment the
+        // batch is appended to.
+        let mem = self.read.current().mem.clone();
+        self.wal
+            .lock()
+            .append(batch.as_bytes(), self.options.sync_mode)?;
         let record = batch.as_bytes().len() as u64;
-        let fragments = record
-            .div_ceil((crate::wal::BLOCK_SIZE - crate::wal::HEADER_SIZE) as u64)
-            .max(1);
-        Statistics::add(
-            &self.stats.wal_bytes_written,
-            record + fragments * crate::wal::HEADER_SIZE as u64,
+        let fragments = record.div_ceil((BLOCK_SIZE - HEADER_SIZE) as u64).max(1);
+        Counters::add(
+            &self.counters.wal_bytes_written,
+            record + fragments * HEADER_SIZE as u64,
         );
-        Statistics::add(
-            &self.stats.user_bytes_written,
-            batch
-                .size_in_bytes()
-                .saturating_sub(crate::batch::BATCH_HEADER_LEN) as u64,
+        Counters::add(
+            &self.counters.user_bytes_written,
+            batch.size_in_bytes().saturating_sub(BATCH_HEADER_LEN) as u64,
         );
-        let mut seq = first_seq;
-        for op in batch.iter() {
-            match op.map_err(Error::InvalidArgument)? {
-                BatchOp::Put(k, v) => mem.add(seq, ValueKind::Put, k, v),
-                BatchOp::Delete(k) => mem.add(seq, ValueKind::Delete, k, b""),
-            }
-            seq += 1;
-        }
-        self.last_sequence.store(seq - 1, Ordering::Release);
+        let last = batch.insert_into(&mem).map_err(Error::InvalidArgument)?;
+        self.read.publish_sequence(last);
         Ok(())
     }
 
@@ -344,7 +273,7 @@ impl DbInner {
         let mut stopped_since: Option<Instant> = None;
         let result = self.make_room_loop(&mut force, &mut allow_delay, &mut stopped_since);
         if let Some(t) = stopped_since {
-            Statistics::add(&self.stats.stall_micros, t.elapsed().as_micros() as u64);
+            Counters::add(&self.counters.stall_micros, t.elapsed().as_micros() as u64);
         }
         result
     }
@@ -360,19 +289,19 @@ impl DbInner {
             // before they notify under it, so the state seen here cannot be older than the
             // last notification (else a wait could miss its wake-up).
             let mut bg = self.bg.lock();
-            let sv = self.current_super_version();
+            let sv = self.read.current();
             if let Some(e) = &bg.error {
                 return Err(Error::Background(e.clone()));
             }
-            if bg.shutting_down || self.closed.load(Ordering::Acquire) {
+            if bg.shutting_down || self.read.check_open().is_err() {
                 return Err(Error::Closed);
             }
             if *allow_delay && sv.version.num_files(0) >= self.options.l0_slowdown_writes_trigger {
                 drop(bg);
                 let t = Instant::now();
                 std::thread::sleep(Duration::from_millis(1));
-                Statistics::add(&self.stats.stall_micros, t.elapsed().as_micros() as u64);
-                Statistics::add(&self.stats.slowdown_count, 1);
+                Counters::add(&self.counters.stall_micros, t.elapsed().as_micros() as u64);
+                Counters::add(&self.counters.slowdown_count, 1);
                 *allow_delay = false;
                 continue;
             }
@@ -387,7 +316,7 @@ impl DbInner {
                 // job is done.
                 if stopped_since.is_none() {
                     *stopped_since = Some(Instant::now());
-                    Statistics::add(&self.stats.stop_count, 1);
+                    Counters::add(&self.counters.stop_count, 1);
                 }
                 self.bg_cv.wait(&mut bg);
                 continue;
@@ -399,14 +328,14 @@ impl DbInner {
     }
 
     /// Starts a new WAL segment and memtable; the old memtable joins the immutable ones and
-    /// the flush thread is woken.
+    /// the flush thread is woken. Called by the write leader only.
     ///
     /// If the new segment cannot be created (say, its space cannot be reserved on a full
     /// disk), the write fails, the current segment and memtable stay in use, and the new
     /// segment's file is removed (see [`abandon_wal`](Self::abandon_wal)). If the directory
     /// fsync or the seal of the current segment fails, the database also stops taking writes,
     /// as after any failed WAL write or fsync.
-    pub(crate) fn switch_memtable(&self) -> Result<()> {
+    fn switch_memtable(&self) -> Result<()> {
         let number = self.versions.lock().new_file_number();
         let file = match self.create_wal(number) {
             Ok(file) => file,
@@ -421,24 +350,15 @@ impl DbInner {
             self.set_bg_error(&e);
             return Err(e);
         }
-        let mem = Arc::new(MemTable::new(number, self.options.memtable_size));
-        let rotated = self
-            .wal
-            .lock()
-            .rotate(LogWriter::new(file), number, mem.clone());
+        let rotated = self.wal.lock().rotate(LogWriter::new(file), number);
         if let Err(e) = rotated {
             // The current segment may end in part of a seal now: nothing may follow it.
             self.abandon_wal(number);
             self.set_bg_error(&e);
             return Err(e);
         }
-        self.install_super_version(|sv| SuperVersion {
-            mem,
-            imm: std::iter::once(sv.mem.clone())
-                .chain(sv.imm.iter().cloned())
-                .collect(),
-            version: sv.version.clone(),
-        });
+        let mem = Arc::new(MemTable::new(number, self.options.memtable_size));
+        self.read.install(|sv| sv.with_new_memtable(mem));
         let _bg = self.bg.lock();
         self.bg_cv.notify_all();
         Ok(())
@@ -460,19 +380,19 @@ impl DbInner {
 
     /// Creates WAL segment `number`, with room reserved for a full memtable's worth of
     /// records.
-    pub(crate) fn create_wal(&self, number: u64) -> Result<Box<dyn WritableFile>> {
+    pub(super) fn create_wal(&self, number: u64) -> Result<Box<dyn WritableFile>> {
         let hint = self.options.memtable_size as u64 + self.options.memtable_size as u64 / 4;
         self.fs.create_log(&wal_path(&self.dir, number), hint)
     }
 
     /// Waits until no immutable memtable is waiting for its flush.
-    pub(crate) fn wait_for_flushes(&self) -> Result<()> {
+    pub(super) fn wait_for_flushes(&self) -> Result<()> {
         let mut bg = self.bg.lock();
         loop {
             if let Some(e) = &bg.error {
                 return Err(Error::Background(e.clone()));
             }
-            if self.current_super_version().imm.is_empty() {
+            if self.read.current().imm.is_empty() {
                 return Ok(());
             }
             if bg.shutting_down {

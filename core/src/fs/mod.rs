@@ -52,6 +52,26 @@ pub trait WritableFile: Send {
     }
 }
 
+/// A file that accepts nothing: appends fail with [`Error::Closed`](crate::Error::Closed),
+/// flush and sync succeed. The WAL writer writes to it before recovery opens the real
+/// segment and after the database is closed, so a stray write cannot reach any file.
+pub(crate) struct NullFile;
+
+impl WritableFile for NullFile {
+    fn append(&mut self, _: &[u8]) -> Result<()> {
+        Err(crate::error::Error::Closed)
+    }
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn sync(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn len(&self) -> u64 {
+        0
+    }
+}
+
 /// A file open for positional reads, shared between threads (SSTables, WAL and manifest
 /// replay).
 pub trait RandomAccessFile: Send + Sync {

@@ -79,6 +79,7 @@ mod version;
 mod version_edit;
 mod version_set;
 
+pub(crate) use version::add_level_iterators;
 pub use version::Version;
 #[cfg(test)]
 pub(crate) use version::VersionBuilder;

@@ -4,13 +4,23 @@
 //! Readers take an `Arc<Version>` and keep using it while compactions install newer ones;
 //! the files a version names stay on disk as long as the engine holds a version that names
 //! them.
+//!
+//! A version also holds the SSTable half of the read path, as LevelDB's `Version` does
+//! (`Version::Get`, `Version::AddIterators`): [`Version::get`] walks the levels for one key,
+//! and [`Version::add_iterators`] adds one iterator per L0 file and one
+//! [`LevelIterator`] per deeper level to a merge. Both get their tables from a
+//! [`TableSource`] (the table cache).
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::key::compare_internal_keys;
+use crate::error::{Error, Result};
+use crate::iterator::{InternalIterator, LevelIterator, TableOpener};
+use crate::key::{compare_internal_keys, parse_internal_key, seek_key, SequenceNumber, ValueKind};
+use crate::memtable::LookupResult;
+use crate::sstable::TableSource;
 
 use super::version_edit::{FileMetaData, VersionEdit};
 use super::NUM_LEVELS;
@@ -109,6 +119,69 @@ impl Version {
         files.get(i).filter(|f| f.smallest_user_key() <= user_key)
     }
 
+    /// Point lookup of `user_key` at sequence number `seq` in the SSTables: the L0 files
+    /// that may hold it, newest first, then at most one file per deeper level (binary search
+    /// on the files' bounds). The first table holding an entry of the key visible at `seq`
+    /// answers; `Absent` if none does.
+    ///
+    /// Errors: [`Error::Io`] / [`Error::Corruption`] opening or reading a table.
+    pub(crate) fn get(
+        &self,
+        user_key: &[u8],
+        seq: SequenceNumber,
+        tables: &dyn TableSource,
+    ) -> Result<LookupResult> {
+        let target = seek_key(user_key, seq);
+        let from_table = |f: &FileMetaData| -> Result<LookupResult> {
+            let Some((ikey, value)) = tables.table(f.number)?.get(&target)? else {
+                return Ok(LookupResult::Absent);
+            };
+            let p = parse_internal_key(&ikey).ok_or_else(|| {
+                Error::corruption(format!("table {}", f.number), 0, "bad internal key")
+            })?;
+            Ok(match p.kind {
+                ValueKind::Put => LookupResult::Found(value),
+                ValueKind::Delete => LookupResult::Deleted,
+            })
+        };
+        for f in &self.levels[0] {
+            if user_key < f.smallest_user_key() || user_key > f.largest_user_key() {
+                continue;
+            }
+            match from_table(f)? {
+                LookupResult::Absent => {}
+                found => return Ok(found),
+            }
+        }
+        for level in 1..NUM_LEVELS {
+            if let Some(f) = self.find_file(level, user_key) {
+                match from_table(f)? {
+                    LookupResult::Absent => {}
+                    found => return Ok(found),
+                }
+            }
+        }
+        Ok(LookupResult::Absent)
+    }
+
+    /// Adds to `out` the iterators over the files `include` accepts: one per L0 file (they
+    /// overlap), and one [`LevelIterator`] per deeper level with any such file (a level is
+    /// one sorted run, so it is one child of the merge and opens one table at a time).
+    ///
+    /// Errors: [`Error::Io`] / [`Error::Corruption`] opening an L0 table.
+    pub(crate) fn add_iterators(
+        &self,
+        tables: &Arc<dyn TableSource>,
+        include: impl Fn(&FileMetaData) -> bool,
+        out: &mut Vec<Box<dyn InternalIterator>>,
+    ) -> Result<()> {
+        for (level, files) in self.levels.iter().enumerate() {
+            let files: Vec<_> = files.iter().filter(|f| include(f)).cloned().collect();
+            add_level_iterators(level, files, tables, out)?;
+        }
+        Ok(())
+    }
+
     /// Every live file, level 0 first, each level in its order.
     pub fn live_files(&self) -> impl Iterator<Item = &Arc<FileMetaData>> + '_ {
         self.levels.iter().flatten()
@@ -118,6 +191,36 @@ impl Version {
     pub fn total_files(&self) -> usize {
         self.levels.iter().map(Vec::len).sum()
     }
+}
+
+/// Adds to `out` the iterators over `files` of `level`, in that level's order: one per
+/// file at L0, one [`LevelIterator`] over all of them deeper down. Used for a version's
+/// levels and for a compaction's inputs alike.
+///
+/// Errors: [`Error::Io`] / [`Error::Corruption`] opening an L0 table.
+pub(crate) fn add_level_iterators(
+    level: usize,
+    files: Vec<Arc<FileMetaData>>,
+    tables: &Arc<dyn TableSource>,
+    out: &mut Vec<Box<dyn InternalIterator>>,
+) -> Result<()> {
+    if level == 0 {
+        for f in &files {
+            out.push(Box::new(tables.table(f.number)?.iter()));
+        }
+    } else if !files.is_empty() {
+        out.push(Box::new(LevelIterator::new(files, table_opener(tables))));
+    }
+    Ok(())
+}
+
+/// Opens a level's tables for a [`LevelIterator`], one at a time, through `tables`.
+fn table_opener(tables: &Arc<dyn TableSource>) -> TableOpener {
+    let tables = tables.clone();
+    Arc::new(move |f: &FileMetaData| {
+        let it: Box<dyn InternalIterator> = Box::new(tables.table(f.number)?.iter());
+        Ok(it)
+    })
 }
 
 impl fmt::Debug for Version {
@@ -168,7 +271,7 @@ impl VersionBuilder {
     /// Errors (a description; the caller picks the error kind): a level out of range,
     /// deleting a file that is not at that level, adding a number that is already live, a
     /// file whose smallest key is above its largest or whose sequence range is inverted.
-    pub(crate) fn apply(&mut self, edit: &VersionEdit) -> Result<(), String> {
+    pub(crate) fn apply(&mut self, edit: &VersionEdit) -> std::result::Result<(), String> {
         for &(level, number) in &edit.deleted_files {
             check_level(level)?;
             match self.files.get(&number) {
@@ -215,7 +318,7 @@ impl VersionBuilder {
     }
 
     /// Sorts each level and checks that levels 1 and up are disjoint.
-    pub(crate) fn build(self) -> Result<Version, String> {
+    pub(crate) fn build(self) -> std::result::Result<Version, String> {
         let mut v = Version::default();
         for (_, (level, f)) in self.files {
             v.level_bytes[level] += f.file_size;
@@ -243,7 +346,7 @@ impl VersionBuilder {
     }
 }
 
-fn check_level(level: usize) -> Result<(), String> {
+fn check_level(level: usize) -> std::result::Result<(), String> {
     if level < NUM_LEVELS {
         Ok(())
     } else {
@@ -274,7 +377,7 @@ mod tests {
         }
     }
 
-    fn build(files: &[(usize, FileMetaData)]) -> Result<Version, String> {
+    fn build(files: &[(usize, FileMetaData)]) -> std::result::Result<Version, String> {
         let mut b = VersionBuilder::default();
         let mut e = VersionEdit::new();
         for (l, f) in files {

@@ -5,7 +5,7 @@
 //! first. Writes are applied by one writer at a time (the write path serialises them through
 //! group commit); readers never block. Entries are never removed: when the memtable reaches
 //! [`Options::memtable_size`](crate::Options::memtable_size) it becomes *immutable* and a
-//! background thread flushes it to an L0 SSTable, after which it is dropped whole.
+//! flush thread writes it to an L0 SSTable, after which it is dropped whole.
 //!
 //! Each entry is one allocation holding the internal key followed by the value.
 

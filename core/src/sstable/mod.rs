@@ -128,9 +128,11 @@
 //! | `index.rs` | [`TableIndex`], the decoded index |
 //! | `table.rs` | [`Table`]: open, get, read_block, reads through the block cache |
 //! | `iter.rs` | [`TableIterator`], the two-level iterator |
+//! | `block_cache.rs` | the block cache: decoded data, index and filter blocks shared by every table, bounded in bytes |
 
 pub mod block;
 pub mod block_builder;
+pub(crate) mod block_cache;
 mod builder;
 pub mod compress;
 pub mod filter;
@@ -154,3 +156,4 @@ pub use index::TableIndex;
 pub use iter::TableIterator;
 pub use properties::TableProperties;
 pub use table::Table;
+pub(crate) use table::TableSource;

@@ -30,7 +30,7 @@ use crate::coding::{put_length_prefixed, put_varint32, put_varint64, Decoder};
 use crate::error::{Error, Result};
 use crate::key::{compare_internal_keys, TRAILER_LEN};
 
-/// Statistics about one table. Sizes are in bytes; `*_bytes` sizes of blocks are on-disk
+/// Counters about one table. Sizes are in bytes; `*_bytes` sizes of blocks are on-disk
 /// sizes, block trailers included.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TableProperties {

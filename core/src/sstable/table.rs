@@ -19,13 +19,13 @@
 
 use std::sync::Arc;
 
-use crate::cache::{BlockCache, BlockKey, CachedBlock};
 use crate::coding::get_fixed64;
 use crate::error::{Error, Result};
 use crate::fs::RandomAccessFile;
 use crate::iterator::InternalIterator;
 use crate::key::{parse_internal_key, user_key, TRAILER_LEN};
-use crate::stats::Statistics;
+use crate::sstable::block_cache::{BlockCache, BlockKey, CachedBlock};
+use crate::stats::Counters;
 
 use super::block::Block;
 use super::compress::decompress_block;
@@ -62,7 +62,7 @@ struct CacheContext {
     /// The table's file number: its id in the block cache.
     id: u64,
     cache: Arc<BlockCache>,
-    stats: Arc<Statistics>,
+    stats: Arc<Counters>,
 }
 
 impl std::fmt::Debug for Table {
@@ -102,7 +102,7 @@ impl Table {
         file_name: &str,
         number: u64,
         cache: Arc<BlockCache>,
-        stats: Arc<Statistics>,
+        stats: Arc<Counters>,
         cache_index_and_filter: bool,
     ) -> Result<Table> {
         let cached = CacheContext {
@@ -286,7 +286,7 @@ impl Table {
         let stats = self.cached.as_ref().map(|c| &*c.stats);
         if !filter.may_contain(target_user_key) {
             if let Some(s) = stats {
-                Statistics::add(&s.bloom_negatives, 1);
+                Counters::add(&s.bloom_negatives, 1);
             }
             return Ok(None);
         }
@@ -296,7 +296,7 @@ impl Table {
                 Some(_) => &s.bloom_true_positives,
                 None => &s.bloom_false_positives,
             };
-            Statistics::add(counter, 1);
+            Counters::add(counter, 1);
         }
         Ok(found)
     }
@@ -393,7 +393,7 @@ impl Table {
             Some(_) => &c.stats.block_cache_hits,
             None => &c.stats.block_cache_misses,
         };
-        Statistics::add(counter, 1);
+        Counters::add(counter, 1);
         found
     }
 
@@ -540,4 +540,17 @@ fn read_block_contents(
             format!("unknown block compression type {other}"),
         )),
     }
+}
+
+/// Where readers get open tables by file number. The table cache implements it; the
+/// version's point lookup and level iterators ask it for tables, so they need not know how
+/// tables are opened or cached (LevelDB's `Version::Get` goes through its `TableCache` the
+/// same way).
+pub(crate) trait TableSource: Send + Sync {
+    /// The reader of table `number`.
+    ///
+    /// Errors: [`Error::NotFound`](crate::Error::NotFound) if the file is missing,
+    /// [`Error::Corruption`](crate::Error::Corruption) for a damaged footer or meta block,
+    /// [`Error::Io`](crate::Error::Io).
+    fn table(&self, number: u64) -> Result<Arc<Table>>;
 }

@@ -944,8 +944,8 @@ fn table_get_throughput() {
     );
 
     // Through a block cache big enough for the whole table: one warm-up pass, then hits.
-    let cache = Arc::new(crate::cache::BlockCache::new(256 << 20));
-    let stats = Arc::new(crate::stats::Statistics::default());
+    let cache = Arc::new(crate::sstable::block_cache::BlockCache::new(256 << 20));
+    let stats = Arc::new(crate::stats::Counters::default());
     let cached = Table::open_cached(fs.open(&path).unwrap(), "bench.sst", 1, cache, stats, true);
     let cached = cached.unwrap();
     for pass in ["cold", "warm"] {
@@ -977,14 +977,10 @@ impl RandomAccessFile for SwappableFile {
 
 fn open_cached_bytes(
     bytes: Vec<u8>,
-    cache: &Arc<crate::cache::BlockCache>,
-) -> (
-    Arc<Table>,
-    Arc<SwappableFile>,
-    Arc<crate::stats::Statistics>,
-) {
+    cache: &Arc<crate::sstable::block_cache::BlockCache>,
+) -> (Arc<Table>, Arc<SwappableFile>, Arc<crate::stats::Counters>) {
     let file = Arc::new(SwappableFile(parking_lot::RwLock::new(bytes)));
-    let stats = Arc::new(crate::stats::Statistics::default());
+    let stats = Arc::new(crate::stats::Counters::default());
     let table = Table::open_cached(
         file.clone(),
         "mut.sst",
@@ -1016,7 +1012,7 @@ fn small_tables_compress_most_blocks() {
 
 #[test]
 fn cached_table_reads_match_and_rereads_evicted_meta_blocks() {
-    use crate::cache::{BlockCache, BlockKey};
+    use crate::sstable::block_cache::{BlockCache, BlockKey};
     let (input, good) = small_table_bytes_with(Compression::Lz4);
     let cache = Arc::new(BlockCache::new(1 << 20));
     let (table, file, stats) = open_cached_bytes(good.clone(), &cache);
@@ -1084,7 +1080,7 @@ fn cached_table_reads_match_and_rereads_evicted_meta_blocks() {
 fn meta_blocks_too_large_for_the_cache_stay_in_the_table() {
     let (input, good) = small_table_bytes_with(Compression::Lz4);
     // Smaller than the filter and index: neither is admitted, both stay in the table.
-    let cache = Arc::new(crate::cache::BlockCache::new(200));
+    let cache = Arc::new(crate::sstable::block_cache::BlockCache::new(200));
     let (table, file, stats) = open_cached_bytes(good.clone(), &cache);
     assert_eq!(cache.usage(), 0);
     // The file can go bad now: the index and filter are not re-read.

@@ -8,11 +8,13 @@
 //! registered for the whole transaction, so compaction keeps the newest entry of every key
 //! that changed after it (tombstones included), and the check cannot miss a write.
 
-use crate::db::DbInner;
+use std::collections::BTreeSet;
+
+use crate::db::WriteCallback;
 use crate::error::{Error, Result};
-use crate::iterator::{InternalIterator, MergingIterator};
+use crate::iterator::InternalIterator;
 use crate::key::{escape_bytes, parse_internal_key, seek_key, SequenceNumber, MAX_SEQUENCE_NUMBER};
-use crate::manifest::NUM_LEVELS;
+use crate::read::ReadState;
 
 /// Where a [`KeyRange`] ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +69,7 @@ impl KeyRange {
 }
 
 /// What a transaction's commit must check, made by the write leader at the transaction's
-/// turn in the write queue (see [`DbInner::write_checked`]).
+/// turn in the write queue, as its [`WriteCallback`].
 pub(crate) struct CommitCheck {
     /// The keys written and, when serializable, the keys and ranges read.
     pub(crate) ranges: Vec<KeyRange>,
@@ -75,15 +77,11 @@ pub(crate) struct CommitCheck {
     pub(crate) since: SequenceNumber,
 }
 
-impl CommitCheck {
+impl WriteCallback for CommitCheck {
     /// Fails with [`Error::Conflict`] if a key in the ranges was written after `since`:
     /// in the database, or by a batch ahead of this one in the same write group
     /// (`group_keys`, not applied yet when the leader checks).
-    pub(crate) fn run(
-        &self,
-        db: &DbInner,
-        group_keys: &std::collections::BTreeSet<Vec<u8>>,
-    ) -> Result<()> {
+    fn check(&self, read: &ReadState, group_keys: &BTreeSet<Vec<u8>>) -> Result<()> {
         for r in &self.ranges {
             if r.is_empty() {
                 continue;
@@ -103,78 +101,64 @@ impl CommitCheck {
                 )));
             }
         }
-        db.check_conflicts(&self.ranges, self.since)
+        check_conflicts(read, &self.ranges, self.since)
     }
 }
 
-impl DbInner {
-    /// Fails with [`Error::Conflict`] if any entry of a key in `ranges` has a sequence
-    /// number above `since`. Called by the write leader, so no write can land between this
-    /// check and the commit that follows it.
-    ///
-    /// Reads only what can hold such entries: the memtables and the SSTables whose largest
-    /// sequence number is above `since`, which are the few written since the snapshot
-    /// unless the transaction ran for a long time.
-    ///
-    /// Errors: [`Error::Conflict`]; [`Error::Io`] / [`Error::Corruption`] reading a table.
-    pub(crate) fn check_conflicts(&self, ranges: &[KeyRange], since: SequenceNumber) -> Result<()> {
-        let ranges: Vec<&KeyRange> = ranges.iter().filter(|r| !r.is_empty()).collect();
-        if ranges.is_empty() {
-            return Ok(());
-        }
-        let sv = self.current_super_version();
-        let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
-        for m in std::iter::once(&sv.mem).chain(sv.imm.iter()) {
-            if m.largest_seq() > since {
-                children.push(Box::new(m.iter()));
-            }
-        }
-        for level in 0..NUM_LEVELS {
-            for f in sv.version.files(level) {
-                let recent = f.largest_seq > since;
-                if recent
-                    && ranges
-                        .iter()
-                        .any(|r| r.overlaps(f.smallest_user_key(), f.largest_user_key()))
-                {
-                    children.push(Box::new(self.tables.get(f.number)?.iter()));
-                }
-            }
-        }
-        if children.is_empty() {
-            return Ok(());
-        }
-        let mut it = MergingIterator::new(children);
-        for range in ranges {
-            it.seek(&seek_key(&range.start, MAX_SEQUENCE_NUMBER));
-            while it.valid() {
-                let p = parse_internal_key(it.key())
-                    .ok_or_else(|| Error::corruption("conflict check", 0, "bad internal key"))?;
-                if range.is_past_end(p.user_key) {
-                    break;
-                }
-                if p.seq > since {
-                    return Err(Error::Conflict(format!(
-                        "key {} was written at sequence {} after the transaction's snapshot \
-                         at sequence {since}",
-                        escape_bytes(p.user_key),
-                        p.seq
-                    )));
-                }
-                // The first entry of a user key is its newest: the others are older still.
-                // Skip them with a seek rather than stepping over a hot key's versions.
-                let mut next_key = Vec::with_capacity(p.user_key.len() + 1);
-                next_key.extend_from_slice(p.user_key);
-                next_key.push(0);
-                if range.is_past_end(&next_key) {
-                    break;
-                }
-                it.seek(&seek_key(&next_key, MAX_SEQUENCE_NUMBER));
-            }
-            it.status()?;
-        }
-        Ok(())
+/// Fails with [`Error::Conflict`] if any entry of a key in `ranges` has a sequence
+/// number above `since`. Called by the write leader, so no write can land between this
+/// check and the commit that follows it.
+///
+/// Reads only what can hold such entries: the memtables and the SSTables whose largest
+/// sequence number is above `since`, which are the few written since the snapshot
+/// unless the transaction ran for a long time.
+///
+/// Errors: [`Error::Conflict`]; [`Error::Io`] / [`Error::Corruption`] reading a table.
+fn check_conflicts(read: &ReadState, ranges: &[KeyRange], since: SequenceNumber) -> Result<()> {
+    let ranges: Vec<&KeyRange> = ranges.iter().filter(|r| !r.is_empty()).collect();
+    if ranges.is_empty() {
+        return Ok(());
     }
+    let sv = read.current();
+    let mut it = sv.merged_iter(
+        &read.table_source(),
+        |m| m.largest_seq() > since,
+        |f| {
+            f.largest_seq > since
+                && ranges
+                    .iter()
+                    .any(|r| r.overlaps(f.smallest_user_key(), f.largest_user_key()))
+        },
+    )?;
+    for range in ranges {
+        it.seek(&seek_key(&range.start, MAX_SEQUENCE_NUMBER));
+        while it.valid() {
+            let p = parse_internal_key(it.key())
+                .ok_or_else(|| Error::corruption("conflict check", 0, "bad internal key"))?;
+            if range.is_past_end(p.user_key) {
+                break;
+            }
+            if p.seq > since {
+                return Err(Error::Conflict(format!(
+                    "key {} was written at sequence {} after the transaction's snapshot \
+                         at sequence {since}",
+                    escape_bytes(p.user_key),
+                    p.seq
+                )));
+            }
+            // The first entry of a user key is its newest: the others are older still.
+            // Skip them with a seek rather than stepping over a hot key's versions.
+            let mut next_key = Vec::with_capacity(p.user_key.len() + 1);
+            next_key.extend_from_slice(p.user_key);
+            next_key.push(0);
+            if range.is_past_end(&next_key) {
+                break;
+            }
+            it.seek(&seek_key(&next_key, MAX_SEQUENCE_NUMBER));
+        }
+        it.status()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@
 mod conflict;
 mod iter;
 
-pub(crate) use conflict::{CommitCheck, KeyRange};
+use conflict::{CommitCheck, KeyRange};
 pub use iter::TxnIterator;
 
 use std::collections::BTreeMap;
@@ -74,10 +74,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::batch::{check_key, check_value, WriteBatch};
-use crate::db::{prefix_bounds, DbInner, ReadOptions};
+use crate::db::{Db, DbInner};
 use crate::error::{Error, Result};
 use crate::key::SequenceNumber;
-use crate::snapshot::Snapshot;
+use crate::read::{prefix_bounds, ReadOptions, Snapshot};
 use iter::WriteBuffer;
 
 /// How strictly a transaction is isolated from concurrent commits; see the
@@ -105,6 +105,25 @@ impl TransactionOptions {
     pub fn isolation(mut self, level: IsolationLevel) -> Self {
         self.isolation = level;
         self
+    }
+}
+
+impl Db {
+    /// Begins an optimistic transaction with snapshot isolation, reading at a snapshot
+    /// taken now; see [`Transaction`] and the [`txn`](crate::txn) module for the
+    /// semantics.
+    ///
+    /// Errors: [`Error::Closed`].
+    pub fn transaction(&self) -> Result<Transaction> {
+        self.transaction_with(TransactionOptions::default())
+    }
+
+    /// Begins a transaction with the given options (isolation level).
+    ///
+    /// Errors: [`Error::Closed`].
+    pub fn transaction_with(&self, options: TransactionOptions) -> Result<Transaction> {
+        let snapshot = self.snapshot()?;
+        Ok(Transaction::begin(self.inner().clone(), snapshot, options))
     }
 }
 
@@ -222,7 +241,7 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
-    pub(crate) fn begin(db: Arc<DbInner>, snapshot: Snapshot, options: TransactionOptions) -> Self {
+    fn begin(db: Arc<DbInner>, snapshot: Snapshot, options: TransactionOptions) -> Self {
         Transaction {
             shared: Arc::new(TxnShared {
                 db,
@@ -369,10 +388,7 @@ impl Transaction {
             ranges,
             since: self.shared.snapshot.sequence(),
         };
-        let r = self
-            .shared
-            .db
-            .write_checked(Some(batch), false, Some(check));
+        let r = self.shared.db.write(batch, Some(Box::new(check)));
         if r.is_ok() {
             let _state = self.shared.state.lock();
             self.shared.set_status(Status::Committed);

@@ -1,12 +1,13 @@
-//! [`Snapshot`]: a consistent, point-in-time view of the database.
+//! Snapshots: the list of live snapshots the engine keeps, and the user's [`Snapshot`]
+//! handle.
 //!
 //! A snapshot is a sequence number: it sees every write with a sequence number at or below
 //! it and none above (the scheme of LevelDB's `db/snapshot.h`). What makes that view
-//! survive later writes, flushes and compactions is the list of live snapshots the engine
-//! keeps: a compaction keeps, for each user key, the newest entry visible at each live
-//! snapshot, and drops only the entries no snapshot can see (see
-//! [`crate::compaction`]). Flushes never drop anything, and a tombstone at the bottom level
-//! is dropped only if no snapshot is older than it.
+//! survive later writes, flushes and compactions is the [`SnapshotList`]: a compaction
+//! keeps, for each user key, the newest entry visible at each live snapshot, and drops only
+//! the entries no snapshot can see (see [`crate::compaction`]). Flushes never drop
+//! anything, and a tombstone at the bottom level is dropped only if no snapshot is older
+//! than it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,7 +16,9 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::db::{DbInner, ReadOptions, Scan};
+use super::state::ReadState;
+use super::{range_to_bounds, ReadOptions, Scan};
+use crate::batch::check_key;
 use crate::error::Result;
 use crate::iterator::DbIterator;
 use crate::key::SequenceNumber;
@@ -28,11 +31,11 @@ pub(crate) struct SnapshotList {
 }
 
 impl SnapshotList {
-    pub(crate) fn acquire(&self, seq: SequenceNumber) {
+    fn acquire(&self, seq: SequenceNumber) {
         *self.live.lock().entry(seq).or_insert(0) += 1;
     }
 
-    pub(crate) fn release(&self, seq: SequenceNumber) {
+    fn release(&self, seq: SequenceNumber) {
         let mut live = self.live.lock();
         if let Some(n) = live.get_mut(&seq) {
             *n -= 1;
@@ -70,13 +73,13 @@ pub struct Snapshot {
 }
 
 struct SnapshotInner {
-    db: Arc<DbInner>,
+    state: Arc<ReadState>,
     sequence: SequenceNumber,
 }
 
 impl Drop for SnapshotInner {
     fn drop(&mut self) {
-        self.db.snapshots.release(self.sequence);
+        self.state.snapshots().release(self.sequence);
     }
 }
 
@@ -91,10 +94,10 @@ impl fmt::Debug for Snapshot {
 impl Snapshot {
     /// Registers a snapshot at `sequence`. The caller makes sure no entry above `sequence`
     /// was compacted yet (true for the current last sequence).
-    pub(crate) fn new(db: Arc<DbInner>, sequence: SequenceNumber) -> Snapshot {
-        db.snapshots.acquire(sequence);
+    pub(super) fn new(state: Arc<ReadState>, sequence: SequenceNumber) -> Snapshot {
+        state.snapshots().acquire(sequence);
         Snapshot {
-            inner: Arc::new(SnapshotInner { db, sequence }),
+            inner: Arc::new(SnapshotInner { state, sequence }),
         }
     }
 
@@ -103,18 +106,18 @@ impl Snapshot {
         self.inner.sequence
     }
 
-    /// True if this snapshot was taken from the database state `db`.
-    pub(crate) fn belongs_to(&self, db: &Arc<DbInner>) -> bool {
-        Arc::ptr_eq(&self.inner.db, db)
+    /// True if this snapshot was taken from the database state `state`.
+    pub(super) fn belongs_to(&self, state: &Arc<ReadState>) -> bool {
+        Arc::ptr_eq(&self.inner.state, state)
     }
 
     /// The value of `key` as of the snapshot, or `None`.
     ///
     /// Errors: as [`Db::get`](crate::Db::get).
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        crate::batch::check_key(key)?;
-        self.inner.db.check_open()?;
-        self.inner.db.get_at(key, Some(self.inner.sequence))
+        check_key(key)?;
+        self.inner.state.check_open()?;
+        self.inner.state.get_at(key, Some(self.inner.sequence))
     }
 
     /// A cursor over the database as of the snapshot, within the bounds of `read` (its
@@ -123,8 +126,7 @@ impl Snapshot {
     /// Errors: as [`Db::iter`](crate::Db::iter).
     pub fn iter(&self, mut read: ReadOptions) -> Result<DbIterator> {
         read.snapshot = Some(self.clone());
-        self.inner.db.check_open()?;
-        self.inner.db.iter(read)
+        self.inner.state.iter(read)
     }
 
     /// Forward scan of the keys in `range` as of the snapshot; see
@@ -132,7 +134,7 @@ impl Snapshot {
     ///
     /// Errors: as [`Db::iter`](crate::Db::iter).
     pub fn scan<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<Scan> {
-        let (lower_bound, upper_bound) = crate::db::range_to_bounds(range);
+        let (lower_bound, upper_bound) = range_to_bounds(range);
         self.iter(ReadOptions {
             lower_bound,
             upper_bound,

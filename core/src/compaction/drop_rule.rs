@@ -1,4 +1,4 @@
-//! [`CompactionFilter`]: which entries of a compaction's merged input survive.
+//! [`DropRule`]: which entries of a compaction's merged input survive.
 //!
 //! The input arrives in internal-key order: user key ascending, then sequence number
 //! descending, so the versions of one key come newest first. A reader at sequence number
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::key::{parse_internal_key, SequenceNumber, ValueKind};
 
 /// Decides, entry by entry, what a compaction keeps. Feed it every input key in order.
-pub(crate) struct CompactionFilter {
+pub(crate) struct DropRule {
     /// Live snapshot sequence numbers, ascending.
     snapshots: Vec<SequenceNumber>,
     bottommost: bool,
@@ -29,13 +29,13 @@ pub(crate) struct CompactionFilter {
     dropped: u64,
 }
 
-impl CompactionFilter {
+impl DropRule {
     /// A filter for a compaction with these live snapshots (any order) whose output is
     /// `bottommost` (nothing older below it in the key range).
     pub(crate) fn new(mut snapshots: Vec<SequenceNumber>, bottommost: bool) -> Self {
         snapshots.sort_unstable();
         snapshots.dedup();
-        CompactionFilter {
+        DropRule {
             snapshots,
             bottommost,
             current_user_key: Vec::new(),
@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn keeps_the_newest_per_stripe() {
         let k = |seq, kind| make_internal_key(b"k", seq, kind);
-        let mut f = CompactionFilter::new(vec![5], false);
+        let mut f = DropRule::new(vec![5], false);
         assert!(f.keep(&k(9, ValueKind::Put)).unwrap());
         assert!(!f.keep(&k(7, ValueKind::Put)).unwrap(), "same stripe as 9");
         assert!(
@@ -126,12 +126,12 @@ mod tests {
     #[test]
     fn tombstones_drop_only_at_the_bottom_below_every_snapshot() {
         let k = |seq, kind| make_internal_key(b"k", seq, kind);
-        let mut f = CompactionFilter::new(vec![], true);
+        let mut f = DropRule::new(vec![], true);
         assert!(!f.keep(&k(9, ValueKind::Delete)).unwrap());
         assert!(!f.keep(&k(3, ValueKind::Put)).unwrap());
-        let mut f = CompactionFilter::new(vec![], false);
+        let mut f = DropRule::new(vec![], false);
         assert!(f.keep(&k(9, ValueKind::Delete)).unwrap(), "not bottommost");
-        let mut f = CompactionFilter::new(vec![4], true);
+        let mut f = DropRule::new(vec![4], true);
         assert!(
             f.keep(&k(9, ValueKind::Delete)).unwrap(),
             "snapshot 4 sees the value at 3"
@@ -159,7 +159,7 @@ mod tests {
                 .map(|_| xorshift(&mut seed) % (n + 1))
                 .collect();
             let bottommost = xorshift(&mut seed).is_multiple_of(2);
-            let mut f = CompactionFilter::new(snapshots.clone(), bottommost);
+            let mut f = DropRule::new(snapshots.clone(), bottommost);
             let kept: Vec<_> = entries
                 .iter()
                 .filter(|(k, _)| f.keep(k).unwrap())
