@@ -47,6 +47,7 @@ pub mod batch;
 mod cache;
 pub mod coding;
 pub(crate) mod compaction;
+pub mod cursor;
 mod db;
 pub mod error;
 pub mod filename;
@@ -64,6 +65,7 @@ pub mod txn;
 pub mod wal;
 
 pub use batch::WriteBatch;
+pub use cursor::Cursor;
 pub use db::{Db, ReadOptions, Scan};
 pub use error::{Error, Result};
 pub use iterator::DbIterator;
