@@ -75,4 +75,5 @@ pub use options::{
 };
 pub use snapshot::Snapshot;
 pub use stats::{LevelStats, Stats};
+pub use txn::{run_transaction, RetryPolicy};
 pub use txn::{IsolationLevel, Transaction, TransactionOptions, TxnIterator};
