@@ -12,7 +12,7 @@ use crate::convert;
 use crate::db::{db_handle, get_alloc, get_into_buf, kevo_db};
 use crate::error::{kevo_error, kevo_status, Failure};
 use crate::handle::{self, guard, guard_value, Kind, OK};
-use crate::iter::{self, kevo_iter, Cursor};
+use crate::iter::{self, kevo_iter};
 use crate::options::kevo_read_options;
 
 /// How strictly a transaction is isolated from concurrent commits
@@ -315,7 +315,7 @@ pub extern "C" fn kevo_txn_iter_new(
             None => kevo::ReadOptions::default(),
         };
         let it = t.txn.iter(read)?;
-        let p = iter::register(t.db.clone(), Cursor::Txn(it));
+        let p = iter::register(t.db.clone(), kevo::Cursor::from(it));
         // SAFETY: as above.
         unsafe { out.write(p) };
         OK
