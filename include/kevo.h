@@ -290,6 +290,12 @@ typedef struct kevo_txn_options kevo_txn_options;
 // defaults (no extra sync).
 typedef struct kevo_write_options kevo_write_options;
 
+// The body of a transaction run by `kevo_txn_run`: it gets the transaction `txn` (valid only
+// until it returns), the caller's `ctx`, and `err`, a slot for an error object (initially
+// NULL) to pass to the kevo calls it makes. It returns `KEVO_OK` to have the transaction
+// committed, `KEVO_CONFLICT` to have it retried, or any other status to stop.
+typedef kevo_status (*kevo_txn_fn)(kevo_txn *txn, void *ctx, kevo_error **err);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1240,6 +1246,43 @@ kevo_status kevo_txn_write_count(const kevo_txn *txn, size_t *count, kevo_error 
 //
 // Thread-safety: any thread.
 kevo_status kevo_txn_snapshot_sequence(const kevo_txn *txn, uint64_t *sequence, kevo_error **err);
+
+// Runs `callback` in a transaction on `db` and commits it, retrying on conflict. Each
+// attempt begins a transaction with `options` (NULL: snapshot isolation), calls
+// `callback(txn, ctx, cb_err)` and, if that returns `KEVO_OK` with the transaction still
+// active, commits it. When `callback` or the commit gives `KEVO_CONFLICT`, the attempt's
+// transaction is released and, after a random back-off, a new attempt starts on a fresh
+// snapshot: at most `max_attempts` attempts in all (0: the engine's default, 11). The
+// back-off before retry n (from 0) is uniformly random up to min(1 ms × 2^n, 50 ms) ("full
+// jitter"), so colliding writers spread out. Returns `KEVO_OK` once an attempt succeeded.
+//
+// Ownership: `txn` belongs to `kevo_txn_run` and is valid only while `callback` runs; do not
+// keep it, and do not free it (`kevo_txn_free` inside `callback` rolls it back). `callback`
+// may commit or roll back `txn` itself, and then nothing more is done; iterators it creates
+// from `txn` are its own to free. `cb_err` is a slot owned by `kevo_txn_run`, NULL when
+// `callback` starts: pass it to the kevo calls inside `callback`. Whatever error it holds
+// when `callback` returns is freed by `kevo_txn_run`, its message first copied into `*err`
+// if this attempt's failure is the one returned. `ctx` is passed through untouched.
+//
+// If `callback` returns a status other than `KEVO_OK` and `KEVO_CONFLICT`, the transaction
+// is rolled back and that status is returned without a retry (`*err` carries the message
+// left in `cb_err`, or else says which status `callback` returned). `callback` may run
+// several times, so it should have no effects other than through the transaction and `ctx`.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`, a stale `options`, a NULL
+// `callback`, or a return value of `callback` that is not a `kevo_status`; `KEVO_CONFLICT`
+// when the last attempt conflicted; `callback`'s own status; otherwise as `kevo_txn_begin`
+// and `kevo_txn_commit` (`KEVO_CLOSED`, `KEVO_BACKGROUND_ERROR`, `KEVO_IO_ERROR`).
+//
+// Thread-safety: any thread, concurrently with any other call on `db`. `callback` runs on
+// the calling thread before `kevo_txn_run` returns; the call sleeps between attempts.
+// `callback` must return normally (no C++ exception or `longjmp` out of it).
+kevo_status kevo_txn_run(kevo_db *db,
+                         const kevo_txn_options *options,
+                         kevo_txn_fn callback,
+                         void *ctx,
+                         uint32_t max_attempts,
+                         kevo_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"
