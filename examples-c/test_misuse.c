@@ -36,6 +36,15 @@ static int checks = 0;
 
 #define B(s) (const uint8_t *)(s), strlen(s)
 
+/* A kevo_txn_run callback that keeps its transaction handle, to check it dies with the run. */
+static kevo_txn *kept_txn = NULL;
+static kevo_status keep_txn(kevo_txn *txn, void *ctx, kevo_error **err) {
+    (void)ctx;
+    (void)err;
+    kept_txn = txn;
+    return KEVO_OK;
+}
+
 int main(void) {
     char dir[] = "/tmp/kevo-misuse-XXXXXX";
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
@@ -243,6 +252,16 @@ int main(void) {
     kevo_txn_free(NULL);
     CHECK(kevo_txn_put(txn, B("t2"), B("x"), &err), KEVO_INVALID_ARGUMENT); /* freed */
     kevo_iter_free(tit); /* after its transaction */
+    /* kevo_txn_run: NULL callback, NULL or wrongly typed handles; the callback's handle is
+     * gone once the run returns. */
+    CHECK(kevo_txn_run(db, NULL, NULL, NULL, 0, &err), KEVO_INVALID_ARGUMENT);
+    TRUE(strstr(kevo_error_message(err), "callback") != NULL);
+    CHECK(kevo_txn_run(NULL, NULL, keep_txn, NULL, 0, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_run(db, (kevo_txn_options *)ro, keep_txn, NULL, 0, &err), KEVO_INVALID_ARGUMENT);
+    CHECK(kevo_txn_run(db, NULL, keep_txn, NULL, 1, &err), KEVO_OK);
+    TRUE(kept_txn != NULL);
+    CHECK(kevo_txn_put(kept_txn, B("t3"), B("x"), &err), KEVO_INVALID_ARGUMENT);
+    TRUE(strstr(kevo_error_message(err), "not a live kevo_txn") != NULL);
     /* A transaction still active at close: it outlives the db and answers CLOSED. */
     kevo_txn *live = NULL;
     CHECK(kevo_txn_begin(db, NULL, &live, &err), KEVO_OK);

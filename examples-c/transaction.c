@@ -6,8 +6,12 @@
  * (b) Write skew: two transactions each read two keys and write one. Under snapshot
  *     isolation both commit; under serializable exactly one does.
  * (c) Bank transfers: THREADS threads move money between ACCOUNTS accounts in transactions
- *     (with retries) while an auditor thread sums the balances, at kevo snapshots and
- *     through transaction iterators: the total never changes; nor after close and reopen.
+ *     (with retries: half the threads write the loop themselves, half use kevo_txn_run)
+ *     while an auditor thread sums the balances, at kevo snapshots and through transaction
+ *     iterators: the total never changes; nor after close and reopen.
+ * (d) kevo_txn_run, the engine's retry loop: a callback conflicted twice commits on its third
+ *     run; one always conflicted stops after max_attempts with KEVO_CONFLICT; one whose kevo
+ *     call fails is not retried, and its error reaches the caller.
  *
  * KEVO_TXN_TRANSFERS (environment) sets the transfers per thread (default 200); `make
  * test-c` lowers it under valgrind, which runs threads one at a time. Exits non-zero if any
@@ -80,6 +84,34 @@ static int transfer(kevo_db *db, const char *from, const char *to, long amount) 
     return conflicts;
 }
 
+/* The same transfer through kevo_txn_run: the engine begins, calls this, commits, and runs it
+ * again on a conflict. `ctx` is a struct run_transfer. */
+struct run_transfer {
+    const char *from, *to;
+    long amount;
+    int calls;
+};
+
+static kevo_status transfer_body(kevo_txn *txn, void *ctx, kevo_error **err) {
+    struct run_transfer *t = ctx;
+    t->calls++;
+    long a = txn_balance(txn, t->from, err);
+    long b = txn_balance(txn, t->to, err);
+    txn_set_balance(txn, t->from, a - t->amount, err);
+    txn_set_balance(txn, t->to, b + t->amount, err);
+    return KEVO_OK; /* kevo_txn_run commits */
+}
+
+/* Returns how many attempts conflicted, as transfer() does. */
+static int transfer_run(kevo_db *db, const char *from, const char *to, long amount) {
+    kevo_error *err = NULL;
+    struct run_transfer t = {from, to, amount, 0};
+    /* Enough attempts that 4 threads on 10 accounts never run out. */
+    check(kevo_txn_run(db, NULL, transfer_body, &t, 1000, &err), err, "kevo_txn_run");
+    kevo_error_free(err);
+    return t.calls - 1;
+}
+
 /* ---------- (b) write skew ---------- */
 
 /* Alice and Bob are on call; each transaction checks that both are, then takes one of them
@@ -118,6 +150,67 @@ static int write_skew(kevo_db *db, kevo_isolation level) {
     return committed;
 }
 
+/* ---------- (d) kevo_txn_run ---------- */
+
+/* What the (d) callbacks share with main, through `ctx`. */
+struct run_test {
+    kevo_db *db;
+    int calls;
+    int conflicting; /* runs on which a write outside the transaction makes it conflict */
+};
+
+static kevo_status conflicting_body(kevo_txn *txn, void *ctx, kevo_error **err) {
+    struct run_test *t = ctx;
+    char value[32];
+    t->calls++;
+    snprintf(value, sizeof value, "run %d", t->calls);
+    kevo_status s = kevo_txn_put(txn, B("run/k"), B(value), err);
+    if (s != KEVO_OK) return s;
+    /* A commit outside the transaction, after its snapshot: its commit will conflict. */
+    if (t->calls <= t->conflicting) return kevo_put(t->db, NULL, B("run/k"), B("outside"), err);
+    return KEVO_OK;
+}
+
+/* Writes, then fails a kevo call (an empty key) and returns its status. */
+static kevo_status failing_body(kevo_txn *txn, void *ctx, kevo_error **err) {
+    struct run_test *t = ctx;
+    t->calls++;
+    kevo_status s = kevo_txn_put(txn, B("run/never"), B("x"), err);
+    if (s != KEVO_OK) return s;
+    return kevo_txn_put(txn, NULL, 0, B("x"), err);
+}
+
+static void run_tests(kevo_db *db) {
+    kevo_error *err = NULL;
+    uint8_t *v = NULL;
+    size_t n = 0;
+
+    struct run_test t = {db, 0, 2};
+    check(kevo_txn_run(db, NULL, conflicting_body, &t, 0, &err), err, "kevo_txn_run");
+    check(kevo_get(db, NULL, B("run/k"), &v, &n, &err), err, "kevo_get");
+    if (t.calls != 3 || n != 5 || memcmp(v, "run 3", 5) != 0)
+        fail("kevo_txn_run: two conflicts, then a commit on the third run");
+    kevo_free(v);
+    printf("(d) kevo_txn_run: committed on run %d after 2 conflicts\n", t.calls);
+
+    struct run_test always = {db, 0, 1 << 30};
+    kevo_status s = kevo_txn_run(db, NULL, conflicting_body, &always, 3, &err);
+    if (s != KEVO_CONFLICT || always.calls != 3)
+        fail("kevo_txn_run: max_attempts 3 of an always-conflicted transaction");
+    printf("(d) kevo_txn_run: gave up after %d attempts: %s\n", always.calls,
+           kevo_error_message(err));
+
+    struct run_test failing = {db, 0, 0};
+    s = kevo_txn_run(db, NULL, failing_body, &failing, 0, &err);
+    if (s != KEVO_INVALID_ARGUMENT || failing.calls != 1 ||
+        strstr(kevo_error_message(err), "key must not be empty") == NULL)
+        fail("kevo_txn_run: a failing callback is not retried and its error is passed on");
+    if (kevo_get(db, NULL, B("run/never"), &v, &n, &err) != KEVO_NOT_FOUND)
+        fail("kevo_txn_run: a failed callback's writes were committed");
+    printf("(d) kevo_txn_run: a failing callback stops it: %s\n", kevo_error_message(err));
+    kevo_error_free(err);
+}
+
 /* ---------- (c) bank transfers ---------- */
 
 struct shared {
@@ -131,6 +224,7 @@ struct shared {
 struct worker {
     struct shared *sh;
     unsigned seed;
+    int use_run; /* kevo_txn_run instead of the hand-written loop */
 };
 
 static unsigned next_rand(unsigned *s) {
@@ -147,7 +241,9 @@ static void *worker_main(void *arg) {
         char from[16], to[16];
         account_key(from, sizeof from, a);
         account_key(to, sizeof to, b);
-        conflicts += transfer(w->sh->db, from, to, 1 + next_rand(&w->seed) % 20);
+        long amount = 1 + next_rand(&w->seed) % 20;
+        conflicts += w->use_run ? transfer_run(w->sh->db, from, to, amount)
+                                : transfer(w->sh->db, from, to, amount);
     }
     pthread_mutex_lock(&w->sh->lock);
     w->sh->running--;
@@ -289,6 +385,9 @@ int main(int argc, char **argv) {
     if (si != 2) fail("under snapshot isolation both transactions should commit");
     if (ser != 1) fail("under serializable exactly one transaction should commit");
 
+    /* (d) kevo_txn_run. */
+    run_tests(db);
+
     /* (c) Bank transfers from THREADS threads, audited while they run. */
     struct shared sh = {db, transfers, PTHREAD_MUTEX_INITIALIZER, THREADS, 0};
     struct worker ws[THREADS];
@@ -296,6 +395,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < THREADS; i++) {
         ws[i].sh = &sh;
         ws[i].seed = 7919u * (unsigned)(i + 1);
+        ws[i].use_run = i % 2;
         if (pthread_create(&threads[i], NULL, worker_main, &ws[i]) != 0) fail("pthread_create");
     }
     if (pthread_create(&auditor, NULL, auditor_main, &sh) != 0) fail("pthread_create");

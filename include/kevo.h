@@ -102,7 +102,7 @@ enum kevo_compression
   KEVO_COMPRESSION_NONE = 0,
   // LZ4 (the default): fast, moderate ratio.
   KEVO_COMPRESSION_LZ4 = 1,
-  // Zstandard at a level from 1 to 22: slower, smaller.
+  // Zstandard at a level between 1 and 22: slower, smaller.
   KEVO_COMPRESSION_ZSTD = 2,
 };
 #ifndef __cplusplus
@@ -290,6 +290,12 @@ typedef struct kevo_txn_options kevo_txn_options;
 // defaults (no extra sync).
 typedef struct kevo_write_options kevo_write_options;
 
+// The body of a transaction run by `kevo_txn_run`: it gets the transaction `txn` (valid only
+// until it returns), the caller's `ctx`, and `err`, a slot for an error object (initially
+// NULL) to pass to the kevo calls it makes. It returns `KEVO_OK` to have the transaction
+// committed, `KEVO_CONFLICT` to have it retried, or any other status to stop.
+typedef kevo_status (*kevo_txn_fn)(kevo_txn *txn, void *ctx, kevo_error **err);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -403,8 +409,8 @@ void kevo_db_free(kevo_db *db);
 // Thread-safety: any thread.
 bool kevo_is_closed(const kevo_db *db);
 
-// Sets `key` to `value`. Both are copied; binary-safe (embedded NULs allowed). `key` must be
-// 1 to 65535 bytes; `value` 0 to 512 MiB (`value` may be NULL when `value_len` is 0).
+// Sets `key` to `value`. Both are copied; binary-safe (embedded NULs allowed). `key` must
+// be 1 to 65535 bytes; `value` 0 to 512 MiB (`value` may be NULL when `value_len` is 0).
 // `options` may be NULL (defaults). Durable per the database's sync mode, or at once if
 // `options` has sync set.
 //
@@ -421,8 +427,8 @@ kevo_status kevo_put(kevo_db *db,
                      size_t value_len,
                      kevo_error **err);
 
-// Deletes `key` (1 to 65535 bytes). Deleting an absent key is not an error. `options` may be
-// NULL.
+// Deletes `key` (1 to 65535 bytes). Deleting an absent key is not an error. `options` may
+// be NULL.
 //
 // Errors: as `kevo_put`.
 //
@@ -715,12 +721,12 @@ kevo_status kevo_options_set_create_if_missing(kevo_options *options, bool value
 kevo_status kevo_options_set_error_if_exists(kevo_options *options, bool value, kevo_error **err);
 
 // Write durability: `mode` is a `kevo_sync_mode`. For `KEVO_SYNC_BATCHED`, fsync once
-// `batched_bytes` (> 0) bytes of WAL were written or `batched_interval_ms` milliseconds
-// passed since the last fsync; both are ignored for the other modes. Default
+// `batched_bytes` (at least 1 byte) of WAL were written or `batched_interval_ms`
+// milliseconds passed since the last fsync; both are ignored for the other modes. Default
 // `KEVO_SYNC_NONE`. Persisted in the database.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, an unknown `mode`, or
-// `batched_bytes == 0` with `KEVO_SYNC_BATCHED`.
+// `batched_bytes` out of range with `KEVO_SYNC_BATCHED`.
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -730,19 +736,22 @@ kevo_status kevo_options_set_sync_mode(kevo_options *options,
                                        uint64_t batched_interval_ms,
                                        kevo_error **err);
 
-// Bytes of entries the memtable holds before it is flushed to an SSTable (4096 bytes to
-// 16 GiB; each WAL segment reserves 1.25 × this on disk). Default 16 MiB. Persisted.
+// Bytes of entries the memtable holds before it is flushed to an SSTable (between 4096
+// bytes and 16 GiB; each WAL segment reserves 1.25 × this on disk). Default 16 MiB.
+// Persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_memtable_size(kevo_options *options, size_t bytes, kevo_error **err);
 
-// Immutable memtables allowed to wait for their flush before writers stall (>= 1).
+// Immutable memtables allowed to wait for their flush before writers stall (at least 1).
 // Default 2. Persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -750,18 +759,20 @@ kevo_status kevo_options_set_max_immutable_memtables(kevo_options *options,
                                                      size_t count,
                                                      kevo_error **err);
 
-// Target uncompressed size of an SSTable data block, in bytes (256 to 64 MiB).
-// Default 4096. Persisted.
+// Target uncompressed size of an SSTable data block (between 256 bytes and 64 MiB). Default
+// 4096 bytes. Persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_block_size(kevo_options *options, size_t bytes, kevo_error **err);
 
-// Keys between restart points in a data block (1 to 1024). Default 16. Persisted.
+// Keys between restart points in a data block (between 1 and 1024). Default 16. Persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -769,10 +780,11 @@ kevo_status kevo_options_set_block_restart_interval(kevo_options *options,
                                                     size_t entries,
                                                     kevo_error **err);
 
-// Bloom filter bits per key (0 disables filters, at most 64). Default 10 (about 1% false
+// Bloom filter bits per key (0 disables filters; at most 64). Default 10 (about 1% false
 // positives). Persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -780,10 +792,11 @@ kevo_status kevo_options_set_bloom_bits_per_key(kevo_options *options,
                                                 size_t bits,
                                                 kevo_error **err);
 
-// Number of L0 files that triggers a compaction into L1 (>= 2). Default 4. Persisted.
+// Number of L0 files that triggers a compaction into L1 (at least 2). Default 4. Persisted.
 // `kevo_open` also checks it is at most the slowdown and stop triggers.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -813,10 +826,11 @@ kevo_status kevo_options_set_l0_stop_writes_trigger(kevo_options *options,
                                                     size_t files,
                                                     kevo_error **err);
 
-// Size at which compaction output is split into a new SSTable, in bytes (>= 4096).
+// Size at which compaction output is split into a new SSTable (at least 4096 bytes).
 // Default 64 MiB. Persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -835,9 +849,10 @@ kevo_status kevo_options_set_compaction_style(kevo_options *options,
                                               uint32_t style,
                                               kevo_error **err);
 
-// Leveled: the size limit of L1 in bytes (>= 4096). Default 64 MiB. Persisted.
+// Leveled: the size limit of L1 (at least 4096 bytes). Default 64 MiB. Persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -845,9 +860,10 @@ kevo_status kevo_options_set_max_bytes_for_level_base(kevo_options *options,
                                                       uint64_t bytes,
                                                       kevo_error **err);
 
-// Leveled: growth factor of each level's size limit (>= 2). Default 10. Persisted.
+// Leveled: growth factor of each level's size limit (at least 2). Default 10. Persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -855,8 +871,8 @@ kevo_status kevo_options_set_level_size_multiplier(kevo_options *options,
                                                    uint64_t multiplier,
                                                    kevo_error **err);
 
-// Tiered: a run joins the newer runs in one merge if its size is at most
-// `(100 + percent)%` of theirs together. Default 1. Persisted.
+// Tiered: a run joins the newer runs in one merge if its size is at most `(100 + percent)%`
+// of theirs together. Default 1. Persisted.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
 //
@@ -877,9 +893,10 @@ kevo_status kevo_options_set_tiered_max_size_amplification_percent(kevo_options 
                                                                    uint64_t percent,
                                                                    kevo_error **err);
 
-// Tiered: fewest runs merged at once (>= 2). Default 2. Persisted.
+// Tiered: fewest runs merged at once (at least 2). Default 2. Persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -887,9 +904,9 @@ kevo_status kevo_options_set_tiered_min_merge_width(kevo_options *options,
                                                     size_t runs,
                                                     kevo_error **err);
 
-// Compression of data blocks: `compression` is a `kevo_compression`; `zstd_level` (1 to 22)
-// is used only with `KEVO_COMPRESSION_ZSTD`. Default `KEVO_COMPRESSION_LZ4`. Persisted; may
-// change at any open.
+// Compression of data blocks: `compression` is a `kevo_compression`; `zstd_level` (between
+// 1 and 22) is used only with `KEVO_COMPRESSION_ZSTD`. Default `KEVO_COMPRESSION_LZ4`.
+// Persisted; may change at any open.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, an unknown compression, or
 // a zstd level out of range.
@@ -901,9 +918,10 @@ kevo_status kevo_options_set_compression(kevo_options *options,
                                          int32_t zstd_level,
                                          kevo_error **err);
 
-// Background threads that run compactions (1 to 16). Default 1. Not persisted.
+// Background threads that run compactions (between 1 and 16). Default 1. Not persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -932,10 +950,11 @@ kevo_status kevo_options_set_cache_index_and_filter_blocks(kevo_options *options
                                                            bool value,
                                                            kevo_error **err);
 
-// Most SSTables kept open at once (>= 16; each holds a file descriptor). Default 1000.
-// Not persisted.
+// Most SSTables kept open at once (at least 16; each holds a file descriptor). Default
+// 1000. Not persisted.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+// (the message gives the range).
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -990,7 +1009,8 @@ kevo_status kevo_read_options_set_snapshot(kevo_read_options *options,
 // Iterators created with these options start at `key` (inclusive lower bound; copied).
 // `key == NULL` removes the bound. Point reads ignore it.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535 bytes.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535
+// bytes.
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -1002,7 +1022,8 @@ kevo_status kevo_read_options_set_lower_bound(kevo_read_options *options,
 // Iterators created with these options stop before `key` (exclusive upper bound; copied).
 // `key == NULL` removes the bound. Point reads ignore it.
 //
-// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535 bytes.
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535
+// bytes.
 //
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -1225,6 +1246,43 @@ kevo_status kevo_txn_write_count(const kevo_txn *txn, size_t *count, kevo_error 
 //
 // Thread-safety: any thread.
 kevo_status kevo_txn_snapshot_sequence(const kevo_txn *txn, uint64_t *sequence, kevo_error **err);
+
+// Runs `callback` in a transaction on `db` and commits it, retrying on conflict. Each
+// attempt begins a transaction with `options` (NULL: snapshot isolation), calls
+// `callback(txn, ctx, cb_err)` and, if that returns `KEVO_OK` with the transaction still
+// active, commits it. When `callback` or the commit gives `KEVO_CONFLICT`, the attempt's
+// transaction is released and, after a random back-off, a new attempt starts on a fresh
+// snapshot: at most `max_attempts` attempts in all (0: the engine's default, 11). The
+// back-off before retry n (from 0) is uniformly random up to min(1 ms × 2^n, 50 ms) ("full
+// jitter"), so colliding writers spread out. Returns `KEVO_OK` once an attempt succeeded.
+//
+// Ownership: `txn` belongs to `kevo_txn_run` and is valid only while `callback` runs; do not
+// keep it, and do not free it (`kevo_txn_free` inside `callback` rolls it back). `callback`
+// may commit or roll back `txn` itself, and then nothing more is done; iterators it creates
+// from `txn` are its own to free. `cb_err` is a slot owned by `kevo_txn_run`, NULL when
+// `callback` starts: pass it to the kevo calls inside `callback`. Whatever error it holds
+// when `callback` returns is freed by `kevo_txn_run`, its message first copied into `*err`
+// if this attempt's failure is the one returned. `ctx` is passed through untouched.
+//
+// If `callback` returns a status other than `KEVO_OK` and `KEVO_CONFLICT`, the transaction
+// is rolled back and that status is returned without a retry (`*err` carries the message
+// left in `cb_err`, or else says which status `callback` returned). `callback` may run
+// several times, so it should have no effects other than through the transaction and `ctx`.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`, a stale `options`, a NULL
+// `callback`, or a return value of `callback` that is not a `kevo_status`; `KEVO_CONFLICT`
+// when the last attempt conflicted; `callback`'s own status; otherwise as `kevo_txn_begin`
+// and `kevo_txn_commit` (`KEVO_CLOSED`, `KEVO_BACKGROUND_ERROR`, `KEVO_IO_ERROR`).
+//
+// Thread-safety: any thread, concurrently with any other call on `db`. `callback` runs on
+// the calling thread before `kevo_txn_run` returns; the call sleeps between attempts.
+// `callback` must return normally (no C++ exception or `longjmp` out of it).
+kevo_status kevo_txn_run(kevo_db *db,
+                         const kevo_txn_options *options,
+                         kevo_txn_fn callback,
+                         void *ctx,
+                         uint32_t max_attempts,
+                         kevo_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

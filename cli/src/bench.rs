@@ -66,7 +66,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -784,9 +784,7 @@ fn writer_note(writer: &Stats, elapsed: Duration) -> String {
 }
 
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
-    if args.key_size == 0 || args.key_size > kevo::MAX_KEY_SIZE {
-        bail!("--key-size must be between 1 and {}", kevo::MAX_KEY_SIZE);
-    }
+    kevo::batch::check_key_len(args.key_size).map_err(|e| anyhow!("--key-size: {e}"))?;
     if args.num > 0 && decimal_digits(args.num - 1) > args.key_size {
         bail!(
             "--key-size {} is too small for {} distinct keys (needs {} digits)",
@@ -795,9 +793,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             decimal_digits(args.num - 1)
         );
     }
-    if args.value_size > kevo::MAX_VALUE_SIZE {
-        bail!("--value-size must be at most {}", kevo::MAX_VALUE_SIZE);
-    }
+    kevo::batch::check_value_len(args.value_size).map_err(|e| anyhow!("--value-size: {e}"))?;
     let cfg = Config {
         num: args.num,
         key_size: args.key_size,

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
+use kevo::fs::OsFileSystem;
 use kevo::{Db, Options};
 
 /// True if `dir` holds a kevo database (its `CURRENT` file names the live manifest).
@@ -11,40 +12,25 @@ pub fn has_database(dir: &Path) -> bool {
 }
 
 /// The live manifest of the database in `dir`: the file `CURRENT` names, as `(name, path)`.
+/// `CURRENT` is read by the engine's own reader, so the tools accept exactly what opening
+/// accepts.
 ///
-/// Errors: no database at `dir`; `CURRENT` does not name a manifest (corruption); the
-/// manifest it names is missing.
+/// Errors: no database at `dir`; the engine's error for a `CURRENT` that cannot be read or
+/// does not name a manifest (corruption); the manifest it names is missing.
 pub fn live_manifest(dir: &Path) -> Result<(String, PathBuf)> {
     if !has_database(dir) {
         bail!("no database at {}", dir.display());
     }
-    let current = kevo::filename::current_path(dir);
-    let text =
-        std::fs::read(&current).map_err(|e| anyhow!("cannot read {}: {e}", current.display()))?;
-    let name = std::str::from_utf8(&text)
-        .ok()
-        .and_then(|t| t.strip_suffix('\n'))
-        .filter(|n| {
-            matches!(
-                kevo::filename::parse_file_name(n),
-                Some(kevo::filename::FileKind::Manifest(_))
-            )
-        })
-        .ok_or_else(|| {
-            anyhow!(
-                "corruption in {}: it does not name a manifest: {}",
-                current.display(),
-                kevo::key::escape_bytes(&text)
-            )
-        })?;
-    let path = dir.join(name);
+    let number = kevo::manifest::read_current(&OsFileSystem, dir).map_err(|e| anyhow!("{e}"))?;
+    let name = kevo::filename::manifest_name(number);
+    let path = kevo::filename::manifest_path(dir, number);
     if !path.is_file() {
         bail!(
             "CURRENT names {name}, which does not exist in {}",
             dir.display()
         );
     }
-    Ok((name.to_owned(), path))
+    Ok((name, path))
 }
 
 /// Opens the existing database in `dir` with the options stored in it.

@@ -43,31 +43,58 @@ impl std::fmt::Debug for WriteBatch {
     }
 }
 
-/// Checks a key against the engine's limits.
+/// Checks a key against the engine's limits: every write path ([`WriteBatch`],
+/// [`Db::put`](crate::Db::put), [`Transaction`](crate::Transaction)) and every point read
+/// calls it, and bindings call it (or [`check_key_len`]) rather than stating the limits.
 ///
 /// Errors: [`Error::InvalidArgument`] for an empty key or one longer than
 /// [`MAX_KEY_SIZE`] bytes.
 pub fn check_key(key: &[u8]) -> Result<()> {
-    if key.is_empty() {
+    check_key_len(key.len())
+}
+
+/// [`check_key`] on a key's length alone, for callers that must refuse a length before they
+/// read the bytes (the C ABI gets a pointer and a length, and an absurd length must not be
+/// read).
+///
+/// Errors: [`Error::InvalidArgument`] if `len` is 0 or over [`MAX_KEY_SIZE`].
+pub fn check_key_len(len: usize) -> Result<()> {
+    if len == 0 {
         return Err(Error::InvalidArgument("key must not be empty".into()));
     }
-    if key.len() > MAX_KEY_SIZE {
-        return Err(Error::InvalidArgument(format!(
-            "key is {} bytes, the limit is {MAX_KEY_SIZE}",
-            key.len()
-        )));
-    }
-    Ok(())
+    check_bound_len("key", len)
 }
 
 /// Checks a value against the engine's limit.
 ///
 /// Errors: [`Error::InvalidArgument`] for a value longer than [`MAX_VALUE_SIZE`] bytes.
 pub fn check_value(value: &[u8]) -> Result<()> {
-    if value.len() > MAX_VALUE_SIZE {
+    check_value_len(value.len())
+}
+
+/// [`check_value`] on a value's length alone (see [`check_key_len`] for why).
+///
+/// Errors: [`Error::InvalidArgument`] if `len` is over [`MAX_VALUE_SIZE`].
+pub fn check_value_len(len: usize) -> Result<()> {
+    if len > MAX_VALUE_SIZE {
         return Err(Error::InvalidArgument(format!(
-            "value is {} bytes, the limit is {MAX_VALUE_SIZE}",
-            value.len()
+            "value is {len} bytes, the limit is {MAX_VALUE_SIZE}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the length of a key-shaped argument that may be empty: a seek target, an iterator
+/// bound or prefix, an end of a compaction range. `what` names it in the message. No stored
+/// key is longer than [`MAX_KEY_SIZE`], so a longer argument is refused as a caller's
+/// mistake (a garbage length) rather than read; the engine's own methods accept any length,
+/// and only callers that take raw lengths (the C ABI) need this.
+///
+/// Errors: [`Error::InvalidArgument`] if `len` is over [`MAX_KEY_SIZE`].
+pub fn check_bound_len(what: &str, len: usize) -> Result<()> {
+    if len > MAX_KEY_SIZE {
+        return Err(Error::InvalidArgument(format!(
+            "{what} is {len} bytes, the limit is {MAX_KEY_SIZE}"
         )));
     }
     Ok(())

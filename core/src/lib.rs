@@ -49,7 +49,8 @@
 //! | | `compaction` | picking (leveled, tiered), the snapshot-aware drop rule, the compaction job |
 //! | | [`read`] | the read path: super version, point lookup and iterator assembly, [`Snapshot`], [`ReadOptions`] |
 //! | orchestration | `db` | [`Db`]: open and recovery, the write path, background flush and compaction |
-//! | above | [`txn`] | optimistic [`Transaction`]s, on top of the `Db` |
+//! | above | [`txn`] | optimistic [`Transaction`]s, on top of the `Db`; [`RetryPolicy`] and [`run_transaction`] for conflicts |
+//! | | [`cursor`] | [`Cursor`]: one cursor type over a database or a transaction, for the bindings |
 //!
 //! A key passes through, in order: [`Db::put`] (`db/mod.rs`) → `db/write.rs` (write queue,
 //! group commit) → `batch.rs` (encoding) → `db/wal_segments.rs` and `wal/writer.rs` (the
@@ -65,6 +66,7 @@
 pub mod batch;
 pub mod coding;
 pub(crate) mod compaction;
+pub mod cursor;
 mod db;
 pub mod error;
 pub mod filename;
@@ -84,6 +86,7 @@ pub mod txn;
 pub mod wal;
 
 pub use batch::WriteBatch;
+pub use cursor::Cursor;
 pub use db::Db;
 pub use error::{Error, Result};
 pub use iterator::DbIterator;
@@ -93,4 +96,5 @@ pub use options::{
 };
 pub use read::{ReadOptions, Scan, Snapshot};
 pub use stats::{LevelStats, Stats};
+pub use txn::{run_transaction, RetryPolicy};
 pub use txn::{IsolationLevel, Transaction, TransactionOptions, TxnIterator};

@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFileSystem};
 use crate::wal::WalRecoveryMode;
 
+pub mod fields;
+
 /// When a write is forced to stable storage (fsync) before it is acknowledged.
 ///
 /// Every mode writes the WAL record to the operating system before the write returns, so an
@@ -78,6 +80,44 @@ pub enum CompactionStyle {
     Tiered,
 }
 
+impl SyncMode {
+    /// Checks the mode's parameters: [`SyncMode::Batched`]'s `bytes` must be in
+    /// [`fields::SYNC_BATCHED_BYTES`]. Called by [`Options::validate`].
+    ///
+    /// Errors: [`Error::InvalidArgument`] for `bytes == 0`.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            SyncMode::Batched { bytes, .. } => {
+                fields::SYNC_BATCHED_BYTES.check("SyncMode::Batched bytes", bytes)
+            }
+            SyncMode::Always | SyncMode::None => Ok(()),
+        }
+    }
+}
+
+impl Compression {
+    /// The level bindings use when a caller asks for zstd without naming one: 3, zstd's own
+    /// default.
+    pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+    /// Checks the compression's parameters: a [`Compression::Zstd`] level must be in
+    /// [`fields::ZSTD_LEVEL`]. Called by [`Options::validate`].
+    ///
+    /// Errors: [`Error::InvalidArgument`] for a level out of range.
+    pub fn validate(&self) -> Result<()> {
+        let Compression::Zstd { level } = *self else {
+            return Ok(());
+        };
+        if u64::try_from(level).is_ok_and(|l| fields::ZSTD_LEVEL.contains(l)) {
+            return Ok(());
+        }
+        Err(Error::InvalidArgument(format!(
+            "Compression::Zstd level must be {} (got {level})",
+            fields::ZSTD_LEVEL.describe()
+        )))
+    }
+}
+
 /// Largest key accepted, in bytes (64 KiB - 1, so a key's length fits in two bytes in tools
 /// and its internal key stays well under a block).
 pub const MAX_KEY_SIZE: usize = 65_535;
@@ -93,7 +133,8 @@ pub const MAX_VALUE_SIZE: usize = 512 << 20;
 pub const MAX_MEMTABLE_SIZE: usize = 16 << 30;
 
 /// Database options. Build with [`Options::default`] and the chained setters; every field is
-/// public to read.
+/// public to read. The range of each numeric field is in [`fields`];
+/// [`validate`](Self::validate) checks them all (opening a database calls it).
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Options {
@@ -389,29 +430,16 @@ impl Options {
         fs: Arc<dyn FileSystem>
     );
 
-    /// Checks every value is in range.
+    /// Checks every value is in range: each numeric field against its entry in
+    /// [`fields::ALL`], then the rules that tie fields together, then the parameters of
+    /// [`compression`](Self::compression) and [`sync_mode`](Self::sync_mode).
     ///
     /// Errors: [`Error::InvalidArgument`] naming the first bad option.
     pub fn validate(&self) -> Result<()> {
+        for field in fields::ALL {
+            field.check(field.get(self))?;
+        }
         let bad = |m: &str| Err(Error::InvalidArgument(m.to_owned()));
-        if !(4096..=MAX_MEMTABLE_SIZE).contains(&self.memtable_size) {
-            return bad("memtable_size must be between 4096 bytes and 16 GiB");
-        }
-        if self.max_immutable_memtables == 0 {
-            return bad("max_immutable_memtables must be at least 1");
-        }
-        if !(256..=(64 << 20)).contains(&self.block_size) {
-            return bad("block_size must be between 256 bytes and 64 MiB");
-        }
-        if !(1..=1024).contains(&self.block_restart_interval) {
-            return bad("block_restart_interval must be between 1 and 1024");
-        }
-        if self.bloom_bits_per_key > 64 {
-            return bad("bloom_bits_per_key must be at most 64");
-        }
-        if self.l0_compaction_trigger < 2 {
-            return bad("l0_compaction_trigger must be at least 2");
-        }
         if self.l0_stop_writes_trigger < self.l0_compaction_trigger {
             return bad("l0_stop_writes_trigger must be at least l0_compaction_trigger");
         }
@@ -423,35 +451,8 @@ impl Options {
                  l0_stop_writes_trigger",
             );
         }
-        if self.max_bytes_for_level_base < 4096 {
-            return bad("max_bytes_for_level_base must be at least 4096 bytes");
-        }
-        if self.level_size_multiplier < 2 {
-            return bad("level_size_multiplier must be at least 2");
-        }
-        if self.tiered_min_merge_width < 2 {
-            return bad("tiered_min_merge_width must be at least 2");
-        }
-        if let Compression::Zstd { level } = self.compression {
-            if !(1..=22).contains(&level) {
-                return bad("Compression::Zstd level must be between 1 and 22");
-            }
-        }
-        if !(1..=16).contains(&self.max_background_compactions) {
-            return bad("max_background_compactions must be between 1 and 16");
-        }
-        if self.max_open_files < 16 {
-            return bad("max_open_files must be at least 16");
-        }
-        if self.target_file_size < 4096 {
-            return bad("target_file_size must be at least 4096 bytes");
-        }
-        if let SyncMode::Batched { bytes, .. } = self.sync_mode {
-            if bytes == 0 {
-                return bad("SyncMode::Batched bytes must be > 0");
-            }
-        }
-        Ok(())
+        self.compression.validate()?;
+        self.sync_mode.validate()
     }
 
     /// The persisted options as `name=value` lines (the form stored in the manifest).
@@ -609,5 +610,26 @@ mod tests {
         assert!(Options::default()
             .apply_persisted("block_size=abc")
             .is_err());
+        for (level, ok) in [(1, true), (22, true), (0, false), (23, false), (-3, false)] {
+            let c = Compression::Zstd { level };
+            assert_eq!(c.validate().is_ok(), ok, "{c:?}");
+            assert_eq!(Options::default().compression(c).validate().is_ok(), ok);
+        }
+        let batched = |bytes| SyncMode::Batched {
+            bytes,
+            interval: Duration::from_millis(1),
+        };
+        assert!(batched(1).validate().is_ok());
+        let e = Options::default()
+            .sync_mode(batched(0))
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("SyncMode::Batched bytes"), "{e}");
+        let e = Options::default()
+            .l0_compaction_trigger(8)
+            .l0_slowdown_writes_trigger(4)
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("l0_slowdown_writes_trigger"), "{e}");
     }
 }

@@ -75,7 +75,8 @@ pub extern "C" fn kevo_batch_put(
     })
 }
 
-/// Adds a deletion of `key` (copied; 1 to 65535 bytes). On error the batch is unchanged.
+/// Adds a deletion of `key` (copied; 1 to {{max_key_size}} bytes). On error the batch is
+/// unchanged.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`, a NULL `key`, an empty or
 /// oversized key.

@@ -4,25 +4,22 @@ use std::ffi::{c_char, CStr};
 
 use crate::error::Failure;
 
-/// The byte string `ptr[0..len]`, checked before any slice is formed: `len` at most `max`
-/// (so also at most `isize::MAX`, as `slice::from_raw_parts` requires), and `ptr` non-NULL
-/// unless `len` is 0 (NULL with 0 is the empty string).
+/// The byte string `ptr[0..len]`, formed only after `limit` (the engine's check of `len`
+/// for what the argument is) accepted the length: NULL is allowed with a length of 0 (the
+/// empty string) and refused with any other.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` naming `what`.
+/// Errors: `limit`'s error; `KEVO_INVALID_ARGUMENT` naming `what` for a NULL pointer with a
+/// non-zero length.
 ///
 /// # Safety
 /// If `ptr` is not NULL it must be valid for reads of `len` bytes for the returned lifetime.
-pub(crate) unsafe fn bytes<'a>(
+unsafe fn bytes<'a>(
     ptr: *const u8,
     len: usize,
-    max: usize,
     what: &str,
+    limit: kevo::Result<()>,
 ) -> Result<&'a [u8], Failure> {
-    if len > max || len > isize::MAX as usize {
-        return Err(Failure::invalid(format!(
-            "{what} is {len} bytes, the limit is {max}"
-        )));
-    }
+    limit?;
     if ptr.is_null() {
         return if len == 0 {
             Ok(&[])
@@ -32,31 +29,47 @@ pub(crate) unsafe fn bytes<'a>(
             )))
         };
     }
+    // `slice::from_raw_parts` requires `len <= isize::MAX`; every engine limit is far below
+    // it, so this holds whenever `limit` passed, but it is what makes the slice sound.
+    if len > isize::MAX as usize {
+        return Err(Failure::invalid(format!("{what} is {len} bytes")));
+    }
     // SAFETY: `ptr` is non-NULL, valid for `len` bytes per the caller, `u8` needs no
     // alignment, and `len <= isize::MAX` was checked above.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
-/// A key: as [`bytes`] with the engine's key limit, and not empty.
+/// A key, with the engine's key rules (`kevo::batch::check_key_len`).
 ///
 /// # Safety
 /// As [`bytes`].
 pub(crate) unsafe fn key<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], Failure> {
     // SAFETY: forwarded from the caller.
-    let k = unsafe { bytes(ptr, len, kevo::MAX_KEY_SIZE, "key") }?;
-    if k.is_empty() {
-        return Err(Failure::invalid("key must not be empty"));
-    }
-    Ok(k)
+    unsafe { bytes(ptr, len, "key", kevo::batch::check_key_len(len)) }
 }
 
-/// A value: as [`bytes`] with the engine's value limit (empty allowed, NULL with 0 too).
+/// A value, with the engine's value rule (`kevo::batch::check_value_len`; empty allowed,
+/// NULL with 0 too).
 ///
 /// # Safety
 /// As [`bytes`].
 pub(crate) unsafe fn value<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], Failure> {
     // SAFETY: forwarded from the caller.
-    unsafe { bytes(ptr, len, kevo::MAX_VALUE_SIZE, "value") }
+    unsafe { bytes(ptr, len, "value", kevo::batch::check_value_len(len)) }
+}
+
+/// A key-shaped argument that may be empty (a seek target, a bound, a prefix), named `what`,
+/// with the engine's rule for those (`kevo::batch::check_bound_len`).
+///
+/// # Safety
+/// As [`bytes`].
+pub(crate) unsafe fn bound<'a>(
+    ptr: *const u8,
+    len: usize,
+    what: &str,
+) -> Result<&'a [u8], Failure> {
+    // SAFETY: forwarded from the caller.
+    unsafe { bytes(ptr, len, what, kevo::batch::check_bound_len(what, len)) }
 }
 
 /// Checks a required output pointer.

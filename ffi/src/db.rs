@@ -132,8 +132,8 @@ fn write_with(
 }
 
 /// Sets `key` to `value`. Both are copied; binary-safe (embedded NULs allowed). `key` must be
-/// 1 to 65535 bytes; `value` 0 to 512 MiB (`value` may be NULL when `value_len` is 0).
-/// `options` may be NULL (defaults). Durable per the database's sync mode, or at once if
+/// 1 to {{max_key_size}} bytes; `value` 0 to {{max_value_size}} (`value` may be NULL when
+/// `value_len` is 0). `options` may be NULL (defaults). Durable per the database's sync mode, or at once if
 /// `options` has sync set.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale handle, a NULL `key`, an empty or
@@ -164,8 +164,8 @@ pub extern "C" fn kevo_put(
     })
 }
 
-/// Deletes `key` (1 to 65535 bytes). Deleting an absent key is not an error. `options` may be
-/// NULL.
+/// Deletes `key` (1 to {{max_key_size}} bytes). Deleting an absent key is not an error.
+/// `options` may be NULL.
 ///
 /// Errors: as `kevo_put`.
 ///
@@ -409,9 +409,9 @@ pub extern "C" fn kevo_sync_wal(db: *mut kevo_db, err: *mut *mut kevo_error) -> 
 /// Compacts every key in `[start, end]` (inclusive) down to the bottom level and waits until
 /// done. `start == NULL` means from the first key, `end == NULL` to the last.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db` or a bound over 65535 bytes;
-/// `KEVO_CLOSED`; `KEVO_BACKGROUND_ERROR` / `KEVO_IO_ERROR` / `KEVO_CORRUPTION` if a flush
-/// or compaction fails.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db` or a bound over
+/// {{max_key_size}} bytes; `KEVO_CLOSED`; `KEVO_BACKGROUND_ERROR` / `KEVO_IO_ERROR` /
+/// `KEVO_CORRUPTION` if a flush or compaction fails.
 ///
 /// Thread-safety: any thread, concurrently with any other call on `db`.
 #[no_mangle]
@@ -430,7 +430,7 @@ pub extern "C" fn kevo_compact_range(
                 Ok(None)
             } else {
                 // SAFETY: the caller guarantees `p[0..len]` is readable.
-                unsafe { convert::bytes(p, len, kevo::MAX_KEY_SIZE, what) }.map(Some)
+                unsafe { convert::bound(p, len, what) }.map(Some)
             }
         };
         let s = bound(start, start_len, "start")?;

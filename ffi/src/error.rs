@@ -104,6 +104,35 @@ pub(crate) fn status_of(e: &kevo::Error) -> kevo_status {
     }
 }
 
+impl kevo_status {
+    /// The status numbered `code`, if the ABI defines one.
+    pub(crate) fn from_code(code: u32) -> Option<kevo_status> {
+        [
+            KEVO_OK,
+            KEVO_NOT_FOUND,
+            KEVO_INVALID_ARGUMENT,
+            KEVO_IO_ERROR,
+            KEVO_CORRUPTION,
+            KEVO_LOCKED,
+            KEVO_CLOSED,
+            KEVO_BACKGROUND_ERROR,
+            KEVO_BUFFER_TOO_SMALL,
+            KEVO_INTERNAL,
+            KEVO_CONFLICT,
+        ]
+        .into_iter()
+        .find(|s| *s as u32 == code)
+    }
+}
+
+/// Removes the live error object `e` from the registry (freeing it) and returns its message;
+/// `None` if `e` is NULL or not a live error.
+pub(crate) fn take_message(e: *mut kevo_error) -> Option<String> {
+    let obj = handle::take(Kind::Error, e as usize)?;
+    let e = obj.downcast::<kevo_error>().ok()?;
+    Some(e.message.to_string_lossy().into_owned())
+}
+
 /// Stores a new error object for `f` in `*err` (if `err` is not NULL), freeing the live error
 /// `*err` may already hold. Returns the status.
 ///

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use kevo::Cursor;
 use parking_lot::Mutex;
 
 use crate::convert;
@@ -27,55 +28,6 @@ use crate::options::kevo_read_options;
 pub struct kevo_iter {
     db: Arc<kevo_db>,
     it: Mutex<Cursor>,
-}
-
-/// The engine cursor behind a `kevo_iter`: over the database, or over a transaction.
-pub(crate) enum Cursor {
-    Db(kevo::DbIterator),
-    Txn(kevo::TxnIterator),
-}
-
-/// Forwards a call to whichever engine cursor is inside (they share one API).
-macro_rules! dispatch {
-    ($self:expr, $it:ident => $e:expr) => {
-        match $self {
-            Cursor::Db($it) => $e,
-            Cursor::Txn($it) => $e,
-        }
-    };
-}
-
-impl Cursor {
-    fn valid(&self) -> bool {
-        dispatch!(self, it => it.valid())
-    }
-    fn key(&self) -> &[u8] {
-        dispatch!(self, it => it.key())
-    }
-    fn value(&self) -> &[u8] {
-        dispatch!(self, it => it.value())
-    }
-    fn status(&self) -> kevo::Result<()> {
-        dispatch!(self, it => it.status())
-    }
-    fn seek_to_first(&mut self) {
-        dispatch!(self, it => it.seek_to_first())
-    }
-    fn seek_to_last(&mut self) {
-        dispatch!(self, it => it.seek_to_last())
-    }
-    fn seek(&mut self, key: &[u8]) {
-        dispatch!(self, it => it.seek(key))
-    }
-    fn seek_for_prev(&mut self, key: &[u8]) {
-        dispatch!(self, it => it.seek_for_prev(key))
-    }
-    fn next(&mut self) {
-        dispatch!(self, it => it.next())
-    }
-    fn prev(&mut self) {
-        dispatch!(self, it => it.prev())
-    }
 }
 
 /// Registers a new `kevo_iter` over `cursor`, keeping `db` alive, and returns its handle.
@@ -117,7 +69,7 @@ pub extern "C" fn kevo_iter_new(
             None => kevo::ReadOptions::default(),
         };
         let it = h.db.iter(read)?;
-        let p = register(h, Cursor::Db(it));
+        let p = register(h, Cursor::from(it));
         // SAFETY: as above.
         unsafe { out.write(p) };
         OK
@@ -208,7 +160,7 @@ pub extern "C" fn kevo_iter_seek_to_last(
 /// call; it may be empty (NULL with 0).
 ///
 /// Errors: as `kevo_iter_seek_to_first`; `KEVO_INVALID_ARGUMENT` for a NULL `key` with a
-/// non-zero length or a key over 65535 bytes.
+/// non-zero length or a key over {{max_key_size}} bytes.
 ///
 /// Thread-safety: one thread at a time per iterator (concurrent calls are serialized by a
 /// lock); the move invalidates key and value pointers borrowed before it, whichever thread
@@ -222,7 +174,7 @@ pub extern "C" fn kevo_iter_seek(
 ) -> kevo_status {
     step(iter, err, false, |it| {
         // SAFETY: the caller guarantees `key[0..key_len]` is readable.
-        let k = unsafe { convert::bytes(key, key_len, kevo::MAX_KEY_SIZE, "key") }?;
+        let k = unsafe { convert::bound(key, key_len, "key") }?;
         it.seek(k);
         Ok(())
     })
@@ -244,7 +196,7 @@ pub extern "C" fn kevo_iter_seek_for_prev(
 ) -> kevo_status {
     step(iter, err, false, |it| {
         // SAFETY: the caller guarantees `key[0..key_len]` is readable.
-        let k = unsafe { convert::bytes(key, key_len, kevo::MAX_KEY_SIZE, "key") }?;
+        let k = unsafe { convert::bound(key, key_len, "key") }?;
         it.seek_for_prev(k);
         Ok(())
     })

@@ -4,7 +4,15 @@
 //! They are builders with one setter per option rather than structs, so that new options
 //! never change the ABI. A setter checks what it can on its own (a value out of range) and
 //! returns `KEVO_INVALID_ARGUMENT`; checks that involve two options (such as
-//! `l0_stop_writes_trigger >= l0_compaction_trigger`) are made by `kevo_open`.
+//! `l0_stop_writes_trigger >= l0_compaction_trigger`) are made by `kevo_open`. Every check
+//! is the engine's: the numeric setters all go through `set_int` and the table of
+//! `kevo::options::fields`, the others through `validate` on the engine's type, so no bound
+//! or message is written here.
+//!
+//! For the same reason the doc comments below name a range or a default as
+//! `{{range:NAME}}` or `{{default:NAME}}` (NAME a field of that table, or `zstd_level`,
+//! `sync_batched_bytes`): generating `include/kevo.h` (`make header`) writes the engine's
+//! values in their place, and the header test fails if they change without a regeneration.
 //!
 //! Thread-safety of all three: once built, a handle may be used by any number of threads at
 //! once (`kevo_open`, `kevo_get`, `kevo_put`, `kevo_iter_new` only read it). A setter must not
@@ -19,6 +27,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
+
+use kevo::options::fields::{self, IntField};
 
 use crate::convert;
 use crate::error::{kevo_error, kevo_status, Failure};
@@ -53,7 +63,7 @@ pub enum kevo_compression {
     KEVO_COMPRESSION_NONE = 0,
     /// LZ4 (the default): fast, moderate ratio.
     KEVO_COMPRESSION_LZ4 = 1,
-    /// Zstandard at a level from 1 to 22: slower, smaller.
+    /// Zstandard at a level {{range:zstd_level}}: slower, smaller.
     KEVO_COMPRESSION_ZSTD = 2,
 }
 
@@ -103,28 +113,35 @@ fn options(o: *mut kevo_options) -> Result<Arc<kevo_options>, Failure> {
     handle::get(Kind::Options, o as usize)
 }
 
-/// Applies `f` to the options behind `o` after `check` accepts the value.
-fn set(
+/// The one body of the numeric setters: core's table entry `field` checks `value` against
+/// the option's bounds and sets it, so no bound or message is written in this crate.
+fn set_int(
     o: *mut kevo_options,
     err: *mut *mut kevo_error,
-    check: Result<(), String>,
-    f: impl FnOnce(&mut kevo::Options),
+    field: &'static IntField,
+    value: u64,
 ) -> kevo_status {
     guard(err, || {
         let o = options(o)?;
-        check.map_err(Failure::invalid)?;
-        f(&mut o.inner.lock());
+        field.set(&mut o.inner.lock(), value)?;
         OK
     })
 }
 
-/// `Ok` if `ok`, else the message.
-fn require(ok: bool, message: &str) -> Result<(), String> {
-    if ok {
-        Ok(())
-    } else {
-        Err(message.to_owned())
-    }
+/// The body of the other setters: `value` is the C argument turned into the engine's type
+/// (an unknown enum number, or a value core's `validate` refuses, is the error), and `f`
+/// stores it.
+fn set<T>(
+    o: *mut kevo_options,
+    err: *mut *mut kevo_error,
+    value: Result<T, Failure>,
+    f: impl FnOnce(&mut kevo::Options, T),
+) -> kevo_status {
+    guard(err, || {
+        let o = options(o)?;
+        f(&mut o.inner.lock(), value?);
+        OK
+    })
 }
 
 /// A new set of database options, every option at its default (see each setter). Owned by
@@ -162,7 +179,7 @@ pub extern "C" fn kevo_options_set_create_if_missing(
     value: bool,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    set(options, err, Ok(()), |o| o.create_if_missing = value)
+    set(options, err, Ok(value), |o, v| o.create_if_missing = v)
 }
 
 /// Make `kevo_open` fail with `KEVO_INVALID_ARGUMENT` if a database already exists.
@@ -178,16 +195,16 @@ pub extern "C" fn kevo_options_set_error_if_exists(
     value: bool,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    set(options, err, Ok(()), |o| o.error_if_exists = value)
+    set(options, err, Ok(value), |o, v| o.error_if_exists = v)
 }
 
 /// Write durability: `mode` is a `kevo_sync_mode`. For `KEVO_SYNC_BATCHED`, fsync once
-/// `batched_bytes` (> 0) bytes of WAL were written or `batched_interval_ms` milliseconds
-/// passed since the last fsync; both are ignored for the other modes. Default
+/// `batched_bytes` ({{range:sync_batched_bytes}}) of WAL were written or `batched_interval_ms`
+/// milliseconds passed since the last fsync; both are ignored for the other modes. Default
 /// `KEVO_SYNC_NONE`. Persisted in the database.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, an unknown `mode`, or
-/// `batched_bytes == 0` with `KEVO_SYNC_BATCHED`.
+/// `batched_bytes` out of range with `KEVO_SYNC_BATCHED`.
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -202,25 +219,22 @@ pub extern "C" fn kevo_options_set_sync_mode(
     let sync = match mode {
         0 => Ok(kevo::SyncMode::None),
         1 => Ok(kevo::SyncMode::Always),
-        2 if batched_bytes == 0 => Err("KEVO_SYNC_BATCHED needs batched_bytes > 0".to_owned()),
         2 => Ok(kevo::SyncMode::Batched {
             bytes: batched_bytes,
             interval: Duration::from_millis(batched_interval_ms),
         }),
-        m => Err(format!("unknown kevo_sync_mode {m}")),
-    };
-    let check = sync.as_ref().map(|_| ()).map_err(Clone::clone);
-    set(options, err, check, |o| {
-        if let Ok(s) = sync {
-            o.sync_mode = s;
-        }
-    })
+        m => Err(Failure::invalid(format!("unknown kevo_sync_mode {m}"))),
+    }
+    .and_then(|s| s.validate().map(|()| s).map_err(Failure::from));
+    set(options, err, sync, |o, s| o.sync_mode = s)
 }
 
-/// Bytes of entries the memtable holds before it is flushed to an SSTable (4096 bytes to
-/// 16 GiB; each WAL segment reserves 1.25 × this on disk). Default 16 MiB. Persisted.
+/// Bytes of entries the memtable holds before it is flushed to an SSTable
+/// ({{range:memtable_size}}; each WAL segment reserves 1.25 × this on disk). Default
+/// {{default:memtable_size}}. Persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -230,17 +244,14 @@ pub extern "C" fn kevo_options_set_memtable_size(
     bytes: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(
-        (4096..=kevo::MAX_MEMTABLE_SIZE).contains(&bytes),
-        "memtable_size must be between 4096 bytes and 16 GiB",
-    );
-    set(options, err, check, |o| o.memtable_size = bytes)
+    set_int(options, err, &fields::MEMTABLE_SIZE, bytes as u64)
 }
 
-/// Immutable memtables allowed to wait for their flush before writers stall (>= 1).
-/// Default 2. Persisted.
+/// Immutable memtables allowed to wait for their flush before writers stall
+/// ({{range:max_immutable_memtables}}). Default {{default:max_immutable_memtables}}. Persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -250,14 +261,14 @@ pub extern "C" fn kevo_options_set_max_immutable_memtables(
     count: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(count >= 1, "max_immutable_memtables must be at least 1");
-    set(options, err, check, |o| o.max_immutable_memtables = count)
+    set_int(options, err, &fields::MAX_IMMUTABLE_MEMTABLES, count as u64)
 }
 
-/// Target uncompressed size of an SSTable data block, in bytes (256 to 64 MiB).
-/// Default 4096. Persisted.
+/// Target uncompressed size of an SSTable data block ({{range:block_size}}).
+/// Default {{default:block_size}}. Persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -267,16 +278,14 @@ pub extern "C" fn kevo_options_set_block_size(
     bytes: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(
-        (256..=(64 << 20)).contains(&bytes),
-        "block_size must be between 256 bytes and 64 MiB",
-    );
-    set(options, err, check, |o| o.block_size = bytes)
+    set_int(options, err, &fields::BLOCK_SIZE, bytes as u64)
 }
 
-/// Keys between restart points in a data block (1 to 1024). Default 16. Persisted.
+/// Keys between restart points in a data block ({{range:block_restart_interval}}).
+/// Default {{default:block_restart_interval}}. Persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -286,17 +295,19 @@ pub extern "C" fn kevo_options_set_block_restart_interval(
     entries: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(
-        (1..=1024).contains(&entries),
-        "block_restart_interval must be between 1 and 1024",
-    );
-    set(options, err, check, |o| o.block_restart_interval = entries)
+    set_int(
+        options,
+        err,
+        &fields::BLOCK_RESTART_INTERVAL,
+        entries as u64,
+    )
 }
 
-/// Bloom filter bits per key (0 disables filters, at most 64). Default 10 (about 1% false
-/// positives). Persisted.
+/// Bloom filter bits per key (0 disables filters; {{range:bloom_bits_per_key}}). Default
+/// {{default:bloom_bits_per_key}} (about 1% false positives). Persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -306,14 +317,15 @@ pub extern "C" fn kevo_options_set_bloom_bits_per_key(
     bits: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(bits <= 64, "bloom_bits_per_key must be at most 64");
-    set(options, err, check, |o| o.bloom_bits_per_key = bits)
+    set_int(options, err, &fields::BLOOM_BITS_PER_KEY, bits as u64)
 }
 
-/// Number of L0 files that triggers a compaction into L1 (>= 2). Default 4. Persisted.
-/// `kevo_open` also checks it is at most the slowdown and stop triggers.
+/// Number of L0 files that triggers a compaction into L1 ({{range:l0_compaction_trigger}}).
+/// Default {{default:l0_compaction_trigger}}. Persisted. `kevo_open` also checks it is at most
+/// the slowdown and stop triggers.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -323,12 +335,12 @@ pub extern "C" fn kevo_options_set_l0_compaction_trigger(
     files: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(files >= 2, "l0_compaction_trigger must be at least 2");
-    set(options, err, check, |o| o.l0_compaction_trigger = files)
+    set_int(options, err, &fields::L0_COMPACTION_TRIGGER, files as u64)
 }
 
-/// Number of L0 files at which each write is delayed by 1 ms. Default 8. Persisted.
-/// `kevo_open` checks `l0_compaction_trigger <= this <= l0_stop_writes_trigger`.
+/// Number of L0 files at which each write is delayed by 1 ms. Default
+/// {{default:l0_slowdown_writes_trigger}}. Persisted. `kevo_open` checks
+/// `l0_compaction_trigger <= this <= l0_stop_writes_trigger`.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
 ///
@@ -340,13 +352,17 @@ pub extern "C" fn kevo_options_set_l0_slowdown_writes_trigger(
     files: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    set(options, err, Ok(()), |o| {
-        o.l0_slowdown_writes_trigger = files
-    })
+    set_int(
+        options,
+        err,
+        &fields::L0_SLOWDOWN_WRITES_TRIGGER,
+        files as u64,
+    )
 }
 
-/// Number of L0 files at which writers stall until compaction catches up. Default 20.
-/// Persisted. `kevo_open` checks it is at least `l0_compaction_trigger`.
+/// Number of L0 files at which writers stall until compaction catches up. Default
+/// {{default:l0_stop_writes_trigger}}. Persisted. `kevo_open` checks it is at least
+/// `l0_compaction_trigger`.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
 ///
@@ -358,13 +374,14 @@ pub extern "C" fn kevo_options_set_l0_stop_writes_trigger(
     files: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    set(options, err, Ok(()), |o| o.l0_stop_writes_trigger = files)
+    set_int(options, err, &fields::L0_STOP_WRITES_TRIGGER, files as u64)
 }
 
-/// Size at which compaction output is split into a new SSTable, in bytes (>= 4096).
-/// Default 64 MiB. Persisted.
+/// Size at which compaction output is split into a new SSTable ({{range:target_file_size}}).
+/// Default {{default:target_file_size}}. Persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -374,11 +391,7 @@ pub extern "C" fn kevo_options_set_target_file_size(
     bytes: u64,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(
-        bytes >= 4096,
-        "target_file_size must be at least 4096 bytes",
-    );
-    set(options, err, check, |o| o.target_file_size = bytes)
+    set_int(options, err, &fields::TARGET_FILE_SIZE, bytes)
 }
 
 /// Leveled or size-tiered compaction: `style` is a `kevo_compaction_style`. Default
@@ -395,24 +408,20 @@ pub extern "C" fn kevo_options_set_compaction_style(
     err: *mut *mut kevo_error,
 ) -> kevo_status {
     let s = match style {
-        0 => Some(kevo::CompactionStyle::Leveled),
-        1 => Some(kevo::CompactionStyle::Tiered),
-        _ => None,
+        0 => Ok(kevo::CompactionStyle::Leveled),
+        1 => Ok(kevo::CompactionStyle::Tiered),
+        s => Err(Failure::invalid(format!(
+            "unknown kevo_compaction_style {s}"
+        ))),
     };
-    let check = require(
-        s.is_some(),
-        &format!("unknown kevo_compaction_style {style}"),
-    );
-    set(options, err, check, |o| {
-        if let Some(s) = s {
-            o.compaction_style = s;
-        }
-    })
+    set(options, err, s, |o, s| o.compaction_style = s)
 }
 
-/// Leveled: the size limit of L1 in bytes (>= 4096). Default 64 MiB. Persisted.
+/// Leveled: the size limit of L1 ({{range:max_bytes_for_level_base}}). Default
+/// {{default:max_bytes_for_level_base}}. Persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -422,16 +431,14 @@ pub extern "C" fn kevo_options_set_max_bytes_for_level_base(
     bytes: u64,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(
-        bytes >= 4096,
-        "max_bytes_for_level_base must be at least 4096 bytes",
-    );
-    set(options, err, check, |o| o.max_bytes_for_level_base = bytes)
+    set_int(options, err, &fields::MAX_BYTES_FOR_LEVEL_BASE, bytes)
 }
 
-/// Leveled: growth factor of each level's size limit (>= 2). Default 10. Persisted.
+/// Leveled: growth factor of each level's size limit ({{range:level_size_multiplier}}).
+/// Default {{default:level_size_multiplier}}. Persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -441,14 +448,11 @@ pub extern "C" fn kevo_options_set_level_size_multiplier(
     multiplier: u64,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(multiplier >= 2, "level_size_multiplier must be at least 2");
-    set(options, err, check, |o| {
-        o.level_size_multiplier = multiplier
-    })
+    set_int(options, err, &fields::LEVEL_SIZE_MULTIPLIER, multiplier)
 }
 
 /// Tiered: a run joins the newer runs in one merge if its size is at most
-/// `(100 + percent)%` of theirs together. Default 1. Persisted.
+/// `(100 + percent)%` of theirs together. Default {{default:tiered_size_ratio}}. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
 ///
@@ -460,11 +464,11 @@ pub extern "C" fn kevo_options_set_tiered_size_ratio(
     percent: u64,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    set(options, err, Ok(()), |o| o.tiered_size_ratio = percent)
+    set_int(options, err, &fields::TIERED_SIZE_RATIO, percent)
 }
 
 /// Tiered: when all runs but the oldest exceed this percentage of the oldest, everything is
-/// merged into one run. Default 200. Persisted.
+/// merged into one run. Default {{default:tiered_max_size_amplification_percent}}. Persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
 ///
@@ -476,14 +480,19 @@ pub extern "C" fn kevo_options_set_tiered_max_size_amplification_percent(
     percent: u64,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    set(options, err, Ok(()), |o| {
-        o.tiered_max_size_amplification_percent = percent
-    })
+    set_int(
+        options,
+        err,
+        &fields::TIERED_MAX_SIZE_AMPLIFICATION_PERCENT,
+        percent,
+    )
 }
 
-/// Tiered: fewest runs merged at once (>= 2). Default 2. Persisted.
+/// Tiered: fewest runs merged at once ({{range:tiered_min_merge_width}}). Default
+/// {{default:tiered_min_merge_width}}. Persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -493,13 +502,12 @@ pub extern "C" fn kevo_options_set_tiered_min_merge_width(
     runs: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(runs >= 2, "tiered_min_merge_width must be at least 2");
-    set(options, err, check, |o| o.tiered_min_merge_width = runs)
+    set_int(options, err, &fields::TIERED_MIN_MERGE_WIDTH, runs as u64)
 }
 
-/// Compression of data blocks: `compression` is a `kevo_compression`; `zstd_level` (1 to 22)
-/// is used only with `KEVO_COMPRESSION_ZSTD`. Default `KEVO_COMPRESSION_LZ4`. Persisted; may
-/// change at any open.
+/// Compression of data blocks: `compression` is a `kevo_compression`; `zstd_level`
+/// ({{range:zstd_level}}) is used only with `KEVO_COMPRESSION_ZSTD`. Default
+/// `KEVO_COMPRESSION_LZ4`. Persisted; may change at any open.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`, an unknown compression, or
 /// a zstd level out of range.
@@ -516,21 +524,18 @@ pub extern "C" fn kevo_options_set_compression(
     let c = match compression {
         0 => Ok(kevo::Compression::None),
         1 => Ok(kevo::Compression::Lz4),
-        2 if (1..=22).contains(&zstd_level) => Ok(kevo::Compression::Zstd { level: zstd_level }),
-        2 => Err(format!("zstd level {zstd_level} is not between 1 and 22")),
-        c => Err(format!("unknown kevo_compression {c}")),
-    };
-    let check = c.as_ref().map(|_| ()).map_err(Clone::clone);
-    set(options, err, check, |o| {
-        if let Ok(c) = c {
-            o.compression = c;
-        }
-    })
+        2 => Ok(kevo::Compression::Zstd { level: zstd_level }),
+        c => Err(Failure::invalid(format!("unknown kevo_compression {c}"))),
+    }
+    .and_then(|c| c.validate().map(|()| c).map_err(Failure::from));
+    set(options, err, c, |o, c| o.compression = c)
 }
 
-/// Background threads that run compactions (1 to 16). Default 1. Not persisted.
+/// Background threads that run compactions ({{range:max_background_compactions}}). Default
+/// {{default:max_background_compactions}}. Not persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -540,16 +545,16 @@ pub extern "C" fn kevo_options_set_max_background_compactions(
     threads: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(
-        (1..=16).contains(&threads),
-        "max_background_compactions must be between 1 and 16",
-    );
-    set(options, err, check, |o| {
-        o.max_background_compactions = threads
-    })
+    set_int(
+        options,
+        err,
+        &fields::MAX_BACKGROUND_COMPACTIONS,
+        threads as u64,
+    )
 }
 
-/// Capacity of the block cache in bytes (0 disables it). Default 64 MiB. Not persisted.
+/// Capacity of the block cache in bytes (0 disables it). Default
+/// {{default:block_cache_size}}. Not persisted.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
 ///
@@ -561,7 +566,7 @@ pub extern "C" fn kevo_options_set_block_cache_size(
     bytes: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    set(options, err, Ok(()), |o| o.block_cache_size = bytes)
+    set_int(options, err, &fields::BLOCK_CACHE_SIZE, bytes as u64)
 }
 
 /// Charge index and filter blocks to the block cache (true) or keep them with each open
@@ -577,15 +582,16 @@ pub extern "C" fn kevo_options_set_cache_index_and_filter_blocks(
     value: bool,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    set(options, err, Ok(()), |o| {
-        o.cache_index_and_filter_blocks = value
+    set(options, err, Ok(value), |o, v| {
+        o.cache_index_and_filter_blocks = v
     })
 }
 
-/// Most SSTables kept open at once (>= 16; each holds a file descriptor). Default 1000.
-/// Not persisted.
+/// Most SSTables kept open at once ({{range:max_open_files}}; each holds a file descriptor).
+/// Default {{default:max_open_files}}. Not persisted.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a value out of range
+/// (the message gives the range).
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -595,8 +601,7 @@ pub extern "C" fn kevo_options_set_max_open_files(
     files: usize,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    let check = require(files >= 16, "max_open_files must be at least 16");
-    set(options, err, check, |o| o.max_open_files = files)
+    set_int(options, err, &fields::MAX_OPEN_FILES, files as u64)
 }
 
 /// What recovery does with damage in the WAL at open: `mode` is a `kevo_wal_recovery_mode`.
@@ -618,14 +623,11 @@ pub extern "C" fn kevo_options_set_wal_recovery_mode(
         1 => Ok(M::AbsoluteConsistency),
         2 => Ok(M::PointInTime),
         3 => Ok(M::TolerateIncompleteTail),
-        m => Err(format!("unknown kevo_wal_recovery_mode {m}")),
+        m => Err(Failure::invalid(format!(
+            "unknown kevo_wal_recovery_mode {m}"
+        ))),
     };
-    let check = m.as_ref().map(|_| ()).map_err(Clone::clone);
-    set(options, err, check, |o| {
-        if let Ok(m) = m {
-            o.wal_recovery_mode = m;
-        }
-    })
+    set(options, err, m, |o, m| o.wal_recovery_mode = m)
 }
 
 /// Check more at open, so damage is found before it is served: every live SSTable's size
@@ -643,7 +645,7 @@ pub extern "C" fn kevo_options_set_paranoid_checks(
     value: bool,
     err: *mut *mut kevo_error,
 ) -> kevo_status {
-    set(options, err, Ok(()), |o| o.paranoid_checks = value)
+    set(options, err, Ok(value), |o, v| o.paranoid_checks = v)
 }
 
 // ----- read options -----
@@ -711,7 +713,7 @@ fn set_bound(
             None
         } else {
             // SAFETY: the caller guarantees `key[0..key_len]` is readable.
-            Some(unsafe { convert::bytes(key, key_len, kevo::MAX_KEY_SIZE, what) }?.to_vec())
+            Some(unsafe { convert::bound(key, key_len, what) }?.to_vec())
         };
         f(&mut o.inner.write(), bound);
         OK
@@ -721,7 +723,8 @@ fn set_bound(
 /// Iterators created with these options start at `key` (inclusive lower bound; copied).
 /// `key == NULL` removes the bound. Point reads ignore it.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535 bytes.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over
+/// {{max_key_size}} bytes.
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -740,7 +743,8 @@ pub extern "C" fn kevo_read_options_set_lower_bound(
 /// Iterators created with these options stop before `key` (exclusive upper bound; copied).
 /// `key == NULL` removes the bound. Point reads ignore it.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over 65535 bytes.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a bound over
+/// {{max_key_size}} bytes.
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
@@ -759,8 +763,8 @@ pub extern "C" fn kevo_read_options_set_upper_bound(
 /// Iterators created with these options show only keys starting with `prefix` (copied;
 /// combined with the bounds). `prefix == NULL` removes it. Point reads ignore it.
 ///
-/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a prefix over 65535
-/// bytes.
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options` or a prefix over
+/// {{max_key_size}} bytes.
 ///
 /// Thread-safety: not while another call uses the same options (serialized by a lock, but which
 /// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.

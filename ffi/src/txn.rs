@@ -4,15 +4,23 @@
 //! writes stay private until `kevo_txn_commit`, which checks for conflicts and writes them
 //! all as one atomic batch, or fails with `KEVO_CONFLICT` and writes nothing. See the engine's
 //! `kevo::txn` module for the semantics of the isolation levels.
+//!
+//! `kevo_txn_run` is the engine's retry loop (`kevo::RetryPolicy`) around a C callback:
+//! begin, call, commit, and again after a back-off on `KEVO_CONFLICT`. Only the
+//! begin-call-commit step is here, because the callback needs a `kevo_txn` handle; when to
+//! retry and how long to wait are the engine's.
 
+use std::ffi::c_void;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use kevo::RetryPolicy;
+
 use crate::convert;
 use crate::db::{db_handle, get_alloc, get_into_buf, kevo_db};
-use crate::error::{kevo_error, kevo_status, Failure};
+use crate::error::{kevo_error, kevo_status, take_message, Failure};
 use crate::handle::{self, guard, guard_value, Kind, OK};
-use crate::iter::{self, kevo_iter, Cursor};
+use crate::iter::{self, kevo_iter};
 use crate::options::kevo_read_options;
 
 /// How strictly a transaction is isolated from concurrent commits
@@ -66,6 +74,15 @@ fn open_txn(txn: *const kevo_txn) -> Result<Arc<kevo_txn>, Failure> {
         return Err(kevo::Error::Closed.into());
     }
     Ok(t)
+}
+
+/// The engine's options for `options` (NULL: the defaults).
+fn txn_options(options: *const kevo_txn_options) -> Result<kevo::TransactionOptions, Failure> {
+    let isolation = match handle::get_opt::<kevo_txn_options>(Kind::TxnOptions, options as usize)? {
+        Some(o) if o.isolation.load(Ordering::Relaxed) == 1 => kevo::IsolationLevel::Serializable,
+        _ => kevo::IsolationLevel::Snapshot,
+    };
+    Ok(kevo::TransactionOptions::default().isolation(isolation))
 }
 
 /// New transaction options: snapshot isolation. Owned by the caller: free with
@@ -135,15 +152,7 @@ pub extern "C" fn kevo_txn_begin(
         // SAFETY: non-NULL and writable per the caller.
         unsafe { out.write(std::ptr::null_mut()) };
         let h = db_handle(db)?;
-        let isolation =
-            match handle::get_opt::<kevo_txn_options>(Kind::TxnOptions, options as usize)? {
-                Some(o) if o.isolation.load(Ordering::Relaxed) == 1 => {
-                    kevo::IsolationLevel::Serializable
-                }
-                _ => kevo::IsolationLevel::Snapshot,
-            };
-        let t =
-            h.db.transaction_with(kevo::TransactionOptions::default().isolation(isolation))?;
+        let t = h.db.transaction_with(txn_options(options)?)?;
         let p = handle::register(Kind::Txn, Arc::new(kevo_txn { db: h, txn: t }));
         // SAFETY: as above.
         unsafe { out.write(p as *mut kevo_txn) };
@@ -315,7 +324,7 @@ pub extern "C" fn kevo_txn_iter_new(
             None => kevo::ReadOptions::default(),
         };
         let it = t.txn.iter(read)?;
-        let p = iter::register(t.db.clone(), Cursor::Txn(it));
+        let p = iter::register(t.db.clone(), kevo::Cursor::from(it));
         // SAFETY: as above.
         unsafe { out.write(p) };
         OK
@@ -393,6 +402,123 @@ pub extern "C" fn kevo_txn_snapshot_sequence(
         let t = txn_handle(txn)?;
         // SAFETY: non-NULL and writable per the caller.
         unsafe { out.write(t.txn.snapshot_sequence()) };
+        OK
+    })
+}
+
+/// The status a `kevo_txn_fn` returns. It is received as a number, not as the
+/// `kevo_status` enum, so that a value the enum lacks is an error instead of undefined
+/// behaviour; ffi/cbindgen.toml writes it as `kevo_status` in the header, which has the same
+/// representation.
+pub type kevo_txn_fn_status = u32;
+
+/// The body of a transaction run by `kevo_txn_run`: it gets the transaction `txn` (valid only
+/// until it returns), the caller's `ctx`, and `err`, a slot for an error object (initially
+/// NULL) to pass to the kevo calls it makes. It returns `KEVO_OK` to have the transaction
+/// committed, `KEVO_CONFLICT` to have it retried, or any other status to stop.
+pub type kevo_txn_fn = Option<
+    unsafe extern "C" fn(
+        txn: *mut kevo_txn,
+        ctx: *mut c_void,
+        err: *mut *mut kevo_error,
+    ) -> kevo_txn_fn_status,
+>;
+
+type Callback =
+    unsafe extern "C" fn(*mut kevo_txn, *mut c_void, *mut *mut kevo_error) -> kevo_txn_fn_status;
+
+/// One attempt of `kevo_txn_run`: a fresh transaction, the callback, and the commit if the
+/// callback left the transaction active.
+fn run_once(
+    db: &Arc<kevo_db>,
+    options: &kevo::TransactionOptions,
+    callback: Callback,
+    ctx: *mut c_void,
+) -> Result<(), Failure> {
+    let t = Arc::new(kevo_txn {
+        db: db.clone(),
+        txn: db.db.transaction_with(options.clone())?,
+    });
+    let txn = handle::register(Kind::Txn, t.clone()) as *mut kevo_txn;
+    let mut slot: *mut kevo_error = std::ptr::null_mut();
+    // SAFETY: the caller of kevo_txn_run guarantees `callback` is a function of this type;
+    // it gets a live handle, `ctx` as given, and a writable slot that outlives the call.
+    let status = unsafe { callback(txn, ctx, &mut slot) };
+    // The handle dies with the attempt, whatever the callback did with it; `t` keeps the
+    // transaction for the commit below.
+    handle::release(Kind::Txn, txn as usize);
+    let message = take_message(slot);
+    if status == kevo_status::KEVO_OK as u32 {
+        if t.txn.is_active() {
+            t.txn.commit()?;
+        }
+        return Ok(());
+    }
+    // Finished already if the callback committed, rolled back or freed it: nothing to undo.
+    let _ = t.txn.rollback();
+    Err(match kevo_status::from_code(status) {
+        Some(code) => Failure::new(
+            code,
+            message.unwrap_or_else(|| format!("the kevo_txn_run callback returned {code:?}")),
+        ),
+        None => Failure::invalid(format!(
+            "the kevo_txn_run callback returned {status}, which is not a kevo_status"
+        )),
+    })
+}
+
+/// Runs `callback` in a transaction on `db` and commits it, retrying on conflict. Each
+/// attempt begins a transaction with `options` (NULL: snapshot isolation), calls
+/// `callback(txn, ctx, cb_err)` and, if that returns `KEVO_OK` with the transaction still
+/// active, commits it. When `callback` or the commit gives `KEVO_CONFLICT`, the attempt's
+/// transaction is released and, after a random back-off, a new attempt starts on a fresh
+/// snapshot: at most `max_attempts` attempts in all (0: the engine's default,
+/// {{retry:max_attempts}}). The back-off before retry n (from 0) is uniformly random up to
+/// min({{retry:initial_backoff}} × 2^n, {{retry:max_backoff}}) ("full jitter"), so colliding
+/// writers spread out. Returns `KEVO_OK` once an attempt succeeded.
+///
+/// Ownership: `txn` belongs to `kevo_txn_run` and is valid only while `callback` runs; do not
+/// keep it, and do not free it (`kevo_txn_free` inside `callback` rolls it back). `callback`
+/// may commit or roll back `txn` itself, and then nothing more is done; iterators it creates
+/// from `txn` are its own to free. `cb_err` is a slot owned by `kevo_txn_run`, NULL when
+/// `callback` starts: pass it to the kevo calls inside `callback`. Whatever error it holds
+/// when `callback` returns is freed by `kevo_txn_run`, its message first copied into `*err`
+/// if this attempt's failure is the one returned. `ctx` is passed through untouched.
+///
+/// If `callback` returns a status other than `KEVO_OK` and `KEVO_CONFLICT`, the transaction
+/// is rolled back and that status is returned without a retry (`*err` carries the message
+/// left in `cb_err`, or else says which status `callback` returned). `callback` may run
+/// several times, so it should have no effects other than through the transaction and `ctx`.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`, a stale `options`, a NULL
+/// `callback`, or a return value of `callback` that is not a `kevo_status`; `KEVO_CONFLICT`
+/// when the last attempt conflicted; `callback`'s own status; otherwise as `kevo_txn_begin`
+/// and `kevo_txn_commit` (`KEVO_CLOSED`, `KEVO_BACKGROUND_ERROR`, `KEVO_IO_ERROR`).
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`. `callback` runs on
+/// the calling thread before `kevo_txn_run` returns; the call sleeps between attempts.
+/// `callback` must return normally (no C++ exception or `longjmp` out of it).
+#[no_mangle]
+pub extern "C" fn kevo_txn_run(
+    db: *mut kevo_db,
+    options: *const kevo_txn_options,
+    callback: kevo_txn_fn,
+    ctx: *mut c_void,
+    max_attempts: u32,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let h = db_handle(db)?;
+        let options = txn_options(options)?;
+        let callback = callback.ok_or_else(|| Failure::invalid("callback must not be NULL"))?;
+        let policy = match max_attempts {
+            0 => RetryPolicy::default(),
+            n => RetryPolicy::default().with_max_attempts(n)?,
+        };
+        policy.run(
+            || run_once(&h, &options, callback, ctx),
+            |f| f.code == kevo_status::KEVO_CONFLICT,
+        )?;
         OK
     })
 }

@@ -20,8 +20,6 @@ from __future__ import annotations
 import collections.abc as _abc
 import inspect
 import os
-import random
-import time
 from typing import Any, Callable, Iterator, List, Optional, Tuple, TypedDict, TypeVar, Union
 
 from kevo._kevo import (
@@ -41,9 +39,11 @@ from kevo._kevo import (
     RangeIterator,
     WriteBatch,
     _DB,
+    _DEFAULT_RETRIES,
     _Snapshot,
     _Transaction,
     __version__,
+    _run_transaction,
     default_options,
 )
 
@@ -497,30 +497,22 @@ def run_transaction(
     fn: Callable[[Transaction], _R],
     *,
     serializable: bool = False,
-    retries: int = 10,
+    retries: int = _DEFAULT_RETRIES,
 ) -> _R:
     """Runs ``fn(txn)`` in a new transaction and commits it, running it again in a fresh
     transaction when the commit raises :class:`ConflictError`, up to ``retries`` times
     (so at most ``retries + 1`` calls); then re-raises the last :class:`ConflictError`.
-    Returns what ``fn`` returned. Before each retry it sleeps a random time (up to 1 ms,
-    doubling per retry, at most 50 ms) so that colliding writers spread out.
+    Returns what ``fn`` returned. Before each retry it sleeps a random time, as the engine's
+    retry policy says (``kevo::RetryPolicy``: up to 1 ms, doubling per retry, at most 50 ms),
+    so that colliding writers spread out; the GIL is released meanwhile.
 
     ``fn`` may commit or roll back itself (then nothing more is done); if it raises anything
     else, the transaction is rolled back and the exception propagates without a retry.
     ``fn`` should have no effects besides the transaction: it may run several times.
+    ``retries < 0`` raises :class:`InvalidArgumentError` (a ``ValueError``).
     """
-    if retries < 0:
-        raise ValueError("retries must be >= 0")
-    attempt = 0
-    while True:
-        try:
-            with db.transaction(serializable) as txn:
-                return fn(txn)
-        except ConflictError:
-            if attempt >= retries:
-                raise
-        time.sleep(random.uniform(0.0, min(0.001 * (1 << attempt), 0.05)))
-        attempt += 1
+    result: _R = _run_transaction(db, fn, serializable, retries)
+    return result
 
 
 def _open_signature() -> inspect.Signature:

@@ -598,8 +598,9 @@ def run_transaction(
     retries: int = 10,
 ) -> _R:
     """Runs ``fn(txn)`` in a new transaction and commits it, retrying in a fresh transaction
-    on :class:`ConflictError` up to ``retries`` times (then re-raising it); returns ``fn``'s
-    result. Other exceptions roll back and propagate."""
+    on :class:`ConflictError` up to ``retries`` times (then re-raising it), with the engine's
+    back-off between attempts; returns ``fn``'s result. Other exceptions roll back and
+    propagate."""
 
 def default_options() -> dict[str, Any]:
     """Every keyword of :func:`open` with its default (the engine's)."""

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kevo::{Db, ReadOptions, MAX_KEY_SIZE};
+use kevo::{Db, ReadOptions};
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -17,7 +17,7 @@ use crate::options;
 
 /// True if the engine could store `key` (a key it would reject is never present).
 pub fn storable(key: &[u8]) -> bool {
-    !key.is_empty() && key.len() <= MAX_KEY_SIZE
+    kevo::batch::check_key(key).is_ok()
 }
 
 /// The value of `key` in `source` as `bytes`, or `None` (GIL released around the read).

@@ -237,6 +237,11 @@ pub fn invalid_argument(py: Python<'_>, message: impl Into<String>) -> PyErr {
     raise(py, &classes(py).invalid_argument, (message.into(),), &[])
 }
 
+/// True if `e` is a `kevo.ConflictError` (or a subclass).
+pub fn is_conflict(py: Python<'_>, e: &PyErr) -> bool {
+    e.is_instance(py, classes(py).conflict.bind(py))
+}
+
 /// `kevo.ClosedError(message)`.
 pub fn closed(py: Python<'_>, message: &str) -> PyErr {
     raise(py, &classes(py).closed, (message.to_owned(),), &[])

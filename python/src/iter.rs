@@ -7,8 +7,8 @@
 //! Releasing the GIL once per entry instead was measured ~9x slower in rocksdict.
 //!
 //! Both read from a [`Source`]: the database, a snapshot, or a transaction (whose cursor,
-//! [`kevo::TxnIterator`], merges its own writes into its snapshot; [`EngineIter`] lets the
-//! same chunking and cursor code drive either kind of engine cursor).
+//! [`kevo::TxnIterator`], merges its own writes into its snapshot); the engine's
+//! [`kevo::Cursor`] holds either kind, so the same chunking and cursor code drives both.
 //!
 //! Both hold a clone of the database handle (so the database stays open while they live, as
 //! a file object's iterator keeps the file) and answer `ClosedError` once it was closed.
@@ -17,7 +17,7 @@
 
 use std::sync::{mpsc, Arc, Mutex};
 
-use kevo::{Db, DbIterator, ReadOptions, Snapshot, Transaction, TxnIterator};
+use kevo::{Db, ReadOptions, Snapshot, Transaction};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
@@ -55,73 +55,12 @@ impl Source {
     }
 
     /// A cursor within `read`'s bounds.
-    pub fn iter(&self, read: ReadOptions) -> kevo::Result<EngineIter> {
+    pub fn iter(&self, read: ReadOptions) -> kevo::Result<kevo::Cursor> {
         match self {
-            Source::Db(db) => db.iter(read).map(EngineIter::Db),
-            Source::Snapshot(_, s) => s.iter(read).map(EngineIter::Db),
-            Source::Txn(_, t) => t.iter(read).map(EngineIter::Txn),
+            Source::Db(db) => db.iter(read).map(kevo::Cursor::from),
+            Source::Snapshot(_, s) => s.iter(read).map(kevo::Cursor::from),
+            Source::Txn(_, t) => t.iter(read).map(kevo::Cursor::from),
         }
-    }
-}
-
-/// An engine cursor: the database's (also for snapshots) or a transaction's. Both have the
-/// same cursor API; this forwards to whichever it holds.
-pub enum EngineIter {
-    /// A database or snapshot cursor.
-    Db(DbIterator),
-    /// A transaction's cursor (its snapshot merged with its own writes).
-    Txn(TxnIterator),
-}
-
-macro_rules! forward {
-    ($self:ident, $it:ident => $e:expr) => {
-        match $self {
-            EngineIter::Db($it) => $e,
-            EngineIter::Txn($it) => $e,
-        }
-    };
-}
-
-impl EngineIter {
-    /// True if the cursor is on an entry.
-    pub fn valid(&self) -> bool {
-        forward!(self, it => it.valid())
-    }
-    /// The current key (the cursor must be valid).
-    pub fn key(&self) -> &[u8] {
-        forward!(self, it => it.key())
-    }
-    /// The current value (the cursor must be valid).
-    pub fn value(&self) -> &[u8] {
-        forward!(self, it => it.value())
-    }
-    /// The error that made the cursor invalid, if any.
-    pub fn status(&self) -> kevo::Result<()> {
-        forward!(self, it => it.status())
-    }
-    /// Moves to the first entry in range.
-    pub fn seek_to_first(&mut self) {
-        forward!(self, it => it.seek_to_first())
-    }
-    /// Moves to the last entry in range.
-    pub fn seek_to_last(&mut self) {
-        forward!(self, it => it.seek_to_last())
-    }
-    /// Moves to the first entry with a key >= `key`.
-    pub fn seek(&mut self, key: &[u8]) {
-        forward!(self, it => it.seek(key))
-    }
-    /// Moves to the last entry with a key <= `key`.
-    pub fn seek_for_prev(&mut self, key: &[u8]) {
-        forward!(self, it => it.seek_for_prev(key))
-    }
-    /// Moves to the next entry.
-    pub fn next(&mut self) {
-        forward!(self, it => it.next())
-    }
-    /// Moves to the previous entry.
-    pub fn prev(&mut self) {
-        forward!(self, it => it.prev())
     }
 }
 
@@ -167,7 +106,7 @@ impl Mode {
 
 /// A cursor and the database handle it came from.
 pub struct CursorState {
-    it: EngineIter,
+    it: kevo::Cursor,
     source: Source,
 }
 
@@ -224,7 +163,7 @@ impl Chunk {
     /// whether the range is done, and the engine's error if it stopped on one.
     fn fill_from(
         &mut self,
-        it: &mut EngineIter,
+        it: &mut kevo::Cursor,
         mode: Mode,
         reverse: bool,
         size: usize,
@@ -493,7 +432,11 @@ impl Cursor {
 
     /// Runs `f` on the engine cursor with the GIL released, then raises its error if it
     /// became invalid because of one.
-    fn move_by(&mut self, py: Python<'_>, f: impl FnOnce(&mut EngineIter) + Send) -> PyResult<()> {
+    fn move_by(
+        &mut self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut kevo::Cursor) + Send,
+    ) -> PyResult<()> {
         let state = state(self.cursor.get_mut(py)?);
         let status = py.detach(|| {
             f(&mut state.it);
@@ -517,7 +460,7 @@ impl Cursor {
         Ok(state)
     }
 
-    fn current(&mut self, py: Python<'_>) -> PyResult<&EngineIter> {
+    fn current(&mut self, py: Python<'_>) -> PyResult<&kevo::Cursor> {
         let state = self.open_state(py)?;
         if !state.it.valid() {
             state.it.status().py_err(py)?;

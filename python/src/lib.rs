@@ -8,7 +8,7 @@
 //! | --- | --- |
 //! | `db` | `_DB`, the database handle |
 //! | `snapshot` | `_Snapshot`, a point-in-time view |
-//! | `txn` | `_Transaction`, an optimistic transaction |
+//! | `txn` | `_Transaction`, an optimistic transaction; `_run_transaction`, the retry loop |
 //! | `batch` | `WriteBatch`, atomic groups of writes |
 //! | `iter` | `RangeIterator` (chunked, behind the views) and `Cursor` (raw) |
 //! | `options` | `kevo.open` keywords → `kevo::Options` |
@@ -45,6 +45,8 @@ fn _kevo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<iter::Cursor>()?;
     m.add_class::<iter::RangeIter>()?;
     m.add_function(wrap_pyfunction!(options::default_options, m)?)?;
+    m.add_function(wrap_pyfunction!(txn::run_transaction, m)?)?;
+    m.add("_DEFAULT_RETRIES", txn::default_retries())?;
     m.add("MAX_KEY_SIZE", kevo::MAX_KEY_SIZE)?;
     m.add("MAX_VALUE_SIZE", kevo::MAX_VALUE_SIZE)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -7,9 +7,15 @@
 //! (`sync_bytes`, `sync_interval` for `"batched"`; `zstd_level` for `"zstd"`). The file system
 //! is always the real one. A wrong type is a `TypeError`, a bad value an
 //! `InvalidArgumentError`, an unknown keyword a `TypeError`.
+//!
+//! The numeric keywords are the fields of the engine's table `kevo::options::fields`, set
+//! through it, and the whole is checked by `Options::validate`: every bound and its message
+//! are the engine's. What is left here is Python's side: types, the enum names, and the
+//! keywords that only Python splits out (`sync_bytes`, `sync_interval`, `zstd_level`).
 
 use std::time::Duration;
 
+use kevo::options::fields::IntField;
 use kevo::wal::WalRecoveryMode;
 use kevo::{CompactionStyle, Compression, Options, SyncMode};
 use pyo3::exceptions::PyTypeError;
@@ -17,9 +23,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 
 use crate::errors::{invalid_argument, IntoPy};
-
-/// zstd's own default level, used for `compression="zstd"` without `zstd_level`.
-const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 /// Every keyword `kevo.open` accepts, in the order of the documentation.
 pub const NAMES: &[&str] = &[
@@ -95,11 +98,6 @@ fn want_uint(name: &str, v: &Bound<'_, PyAny>) -> PyResult<u64> {
         .map_err(|_| invalid_argument(v.py(), format!("option {name} must be >= 0, got {v}")))
 }
 
-fn want_usize(name: &str, v: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let n = want_uint(name, v)?;
-    usize::try_from(n).map_err(|_| invalid_argument(v.py(), format!("option {name} too large")))
-}
-
 fn want_str(name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     match v.cast::<PyString>() {
         Ok(s) => s.extract::<String>(),
@@ -122,6 +120,10 @@ pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
         for (k, v) in kwargs.iter() {
             let name: String = k.extract()?;
             let n = name.as_str();
+            if let Some(field) = IntField::named(n) {
+                field.set(&mut o, want_uint(n, &v)?).py_err(py)?;
+                continue;
+            }
             match n {
                 "sync_bytes" | "sync_interval" | "zstd_level" if v.is_none() => {}
                 "create_if_missing" => o.create_if_missing = want_bool(n, &v)?,
@@ -146,15 +148,6 @@ pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
                     }
                     sync_interval = Some(secs);
                 }
-                "memtable_size" => o.memtable_size = want_usize(n, &v)?,
-                "max_immutable_memtables" => o.max_immutable_memtables = want_usize(n, &v)?,
-                "block_size" => o.block_size = want_usize(n, &v)?,
-                "block_restart_interval" => o.block_restart_interval = want_usize(n, &v)?,
-                "bloom_bits_per_key" => o.bloom_bits_per_key = want_usize(n, &v)?,
-                "l0_compaction_trigger" => o.l0_compaction_trigger = want_usize(n, &v)?,
-                "l0_slowdown_writes_trigger" => o.l0_slowdown_writes_trigger = want_usize(n, &v)?,
-                "l0_stop_writes_trigger" => o.l0_stop_writes_trigger = want_usize(n, &v)?,
-                "target_file_size" => o.target_file_size = want_uint(n, &v)?,
                 "compaction_style" => {
                     o.compaction_style = match want_str(n, &v)?.as_str() {
                         "leveled" => CompactionStyle::Leveled,
@@ -170,23 +163,13 @@ pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
                         }
                     }
                 }
-                "max_bytes_for_level_base" => o.max_bytes_for_level_base = want_uint(n, &v)?,
-                "level_size_multiplier" => o.level_size_multiplier = want_uint(n, &v)?,
-                "tiered_size_ratio" => o.tiered_size_ratio = want_uint(n, &v)?,
-                "tiered_max_size_amplification_percent" => {
-                    o.tiered_max_size_amplification_percent = want_uint(n, &v)?
-                }
-                "tiered_min_merge_width" => o.tiered_min_merge_width = want_usize(n, &v)?,
                 "compression" => compression = Some(want_str(n, &v)?),
                 "zstd_level" => {
                     zstd_level = Some(want_uint(n, &v)? as i64);
                 }
-                "max_background_compactions" => o.max_background_compactions = want_usize(n, &v)?,
-                "block_cache_size" => o.block_cache_size = want_usize(n, &v)?,
                 "cache_index_and_filter_blocks" => {
                     o.cache_index_and_filter_blocks = want_bool(n, &v)?
                 }
-                "max_open_files" => o.max_open_files = want_usize(n, &v)?,
                 "wal_recovery_mode" => {
                     let mode = want_str(n, &v)?;
                     o.wal_recovery_mode = match RECOVERY_MODES.iter().find(|(m, _)| *m == mode) {
@@ -245,7 +228,7 @@ pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
         (None | Some("lz4"), None) => Compression::Lz4,
         (Some("none"), None) => Compression::None,
         (Some("zstd"), level) => Compression::Zstd {
-            level: i32::try_from(level.unwrap_or(i64::from(DEFAULT_ZSTD_LEVEL)))
+            level: i32::try_from(level.unwrap_or(i64::from(Compression::DEFAULT_ZSTD_LEVEL)))
                 .unwrap_or(i32::MAX),
         },
         (None | Some("lz4" | "none"), Some(_)) => {
@@ -266,13 +249,11 @@ pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
 }
 
 /// `kevo.default_options()`: every keyword of `kevo.open` with its default, from
-/// [`Options::default`].
+/// [`Options::default`], in the order of [`NAMES`].
 #[pyfunction]
 pub fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let o = Options::default();
     let d = PyDict::new(py);
-    d.set_item("create_if_missing", o.create_if_missing)?;
-    d.set_item("error_if_exists", o.error_if_exists)?;
     let (mode, bytes, interval) = match o.sync_mode {
         SyncMode::None => ("none", None, None),
         SyncMode::Always => ("always", None, None),
@@ -280,48 +261,40 @@ pub fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
             ("batched", Some(bytes), Some(interval.as_secs_f64()))
         }
     };
-    d.set_item("sync_mode", mode)?;
-    d.set_item("sync_bytes", bytes)?;
-    d.set_item("sync_interval", interval)?;
-    d.set_item("memtable_size", o.memtable_size)?;
-    d.set_item("max_immutable_memtables", o.max_immutable_memtables)?;
-    d.set_item("block_size", o.block_size)?;
-    d.set_item("block_restart_interval", o.block_restart_interval)?;
-    d.set_item("bloom_bits_per_key", o.bloom_bits_per_key)?;
-    d.set_item("l0_compaction_trigger", o.l0_compaction_trigger)?;
-    d.set_item("l0_slowdown_writes_trigger", o.l0_slowdown_writes_trigger)?;
-    d.set_item("l0_stop_writes_trigger", o.l0_stop_writes_trigger)?;
-    d.set_item("target_file_size", o.target_file_size)?;
-    d.set_item(
-        "compaction_style",
-        match o.compaction_style {
-            CompactionStyle::Leveled => "leveled",
-            CompactionStyle::Tiered => "tiered",
-        },
-    )?;
-    d.set_item("max_bytes_for_level_base", o.max_bytes_for_level_base)?;
-    d.set_item("level_size_multiplier", o.level_size_multiplier)?;
-    d.set_item("tiered_size_ratio", o.tiered_size_ratio)?;
-    d.set_item(
-        "tiered_max_size_amplification_percent",
-        o.tiered_max_size_amplification_percent,
-    )?;
-    d.set_item("tiered_min_merge_width", o.tiered_min_merge_width)?;
     let (compression, level) = match o.compression {
         Compression::None => ("none", None),
         Compression::Lz4 => ("lz4", None),
         Compression::Zstd { level } => ("zstd", Some(level)),
     };
-    d.set_item("compression", compression)?;
-    d.set_item("zstd_level", level)?;
-    d.set_item("max_background_compactions", o.max_background_compactions)?;
-    d.set_item("block_cache_size", o.block_cache_size)?;
-    d.set_item(
-        "cache_index_and_filter_blocks",
-        o.cache_index_and_filter_blocks,
-    )?;
-    d.set_item("max_open_files", o.max_open_files)?;
-    d.set_item("wal_recovery_mode", recovery_mode_name(o.wal_recovery_mode))?;
-    d.set_item("paranoid_checks", o.paranoid_checks)?;
+    for &name in NAMES {
+        if let Some(field) = IntField::named(name) {
+            d.set_item(name, field.get(&o))?;
+            continue;
+        }
+        match name {
+            "create_if_missing" => d.set_item(name, o.create_if_missing)?,
+            "error_if_exists" => d.set_item(name, o.error_if_exists)?,
+            "sync_mode" => d.set_item(name, mode)?,
+            "sync_bytes" => d.set_item(name, bytes)?,
+            "sync_interval" => d.set_item(name, interval)?,
+            "compaction_style" => d.set_item(
+                name,
+                match o.compaction_style {
+                    CompactionStyle::Leveled => "leveled",
+                    CompactionStyle::Tiered => "tiered",
+                },
+            )?,
+            "compression" => d.set_item(name, compression)?,
+            "zstd_level" => d.set_item(name, level)?,
+            "cache_index_and_filter_blocks" => d.set_item(name, o.cache_index_and_filter_blocks)?,
+            "wal_recovery_mode" => d.set_item(name, recovery_mode_name(o.wal_recovery_mode))?,
+            "paranoid_checks" => d.set_item(name, o.paranoid_checks)?,
+            _ => {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                    "kevo._kevo: no default for option {name}"
+                )))
+            }
+        }
+    }
     Ok(d)
 }

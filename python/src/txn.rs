@@ -14,14 +14,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use kevo::{IsolationLevel, ReadOptions, TransactionOptions};
+use kevo::{IsolationLevel, ReadOptions, RetryPolicy, TransactionOptions};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::convert::bytes_of;
 use crate::db::{key_error, lookup, range, storable, PyDb};
-use crate::errors::{invalid_argument, to_py, IntoPy};
+use crate::errors::{invalid_argument, is_conflict, to_py, IntoPy};
 use crate::fork::Owned;
 use crate::iter::{self, Mode, RangeIter, Source};
 
@@ -358,4 +358,65 @@ impl PyTransaction {
             self.sequence
         )
     }
+}
+
+/// Retries `kevo.run_transaction` makes by default: the engine's default [`RetryPolicy`]
+/// less its first attempt (Python counts retries, the engine attempts).
+pub fn default_retries() -> u32 {
+    RetryPolicy::default().max_attempts() - 1
+}
+
+/// One attempt of `kevo.run_transaction`: `with db.transaction(serializable) as txn: return
+/// fn(txn)`, spelled out so that it runs under the engine's retry loop.
+fn run_once(
+    py: Python<'_>,
+    db: &Bound<'_, PyAny>,
+    f: &Bound<'_, PyAny>,
+    serializable: bool,
+) -> PyResult<Py<PyAny>> {
+    let txn = db.call_method1("transaction", (serializable,))?;
+    let txn = txn.call_method0("__enter__")?;
+    match f.call1((&txn,)) {
+        Ok(value) => {
+            txn.call_method1("__exit__", (py.None(), py.None(), py.None()))?;
+            Ok(value.unbind())
+        }
+        Err(e) => {
+            let exit = (e.get_type(py), e.value(py), e.traceback(py));
+            txn.call_method1("__exit__", exit)?;
+            Err(e)
+        }
+    }
+}
+
+/// `kevo._kevo._run_transaction(db, fn, serializable, retries)`, the body of
+/// `kevo.run_transaction`: runs `fn(txn)` in a transaction of `db` and commits it, under the
+/// engine's [`RetryPolicy`] with `retries + 1` attempts, so which errors are retried and how
+/// long to wait between attempts are the engine's. The GIL is released while it waits.
+///
+/// Errors: `InvalidArgumentError` (a `ValueError`) if the engine refuses the number of
+/// attempts (`retries < 0`); the last `ConflictError`; whatever `fn` or the commit raised.
+#[pyfunction]
+#[pyo3(name = "_run_transaction")]
+pub fn run_transaction(
+    py: Python<'_>,
+    db: Bound<'_, PyAny>,
+    f: Bound<'_, PyAny>,
+    serializable: bool,
+    retries: i64,
+) -> PyResult<Py<PyAny>> {
+    let attempts = match retries.checked_add(1) {
+        Some(n) if n > 0 => u32::try_from(n).unwrap_or(u32::MAX),
+        _ => 0,
+    };
+    let policy = RetryPolicy::default()
+        .with_max_attempts(attempts)
+        .map_err(|e| invalid_argument(py, format!("retries={retries}: {e}")))?;
+    let (db, f) = (db.unbind(), f.unbind());
+    py.detach(|| {
+        policy.run(
+            || Python::attach(|py| run_once(py, db.bind(py), f.bind(py), serializable)),
+            |e| Python::attach(|py| is_conflict(py, e)),
+        )
+    })
 }

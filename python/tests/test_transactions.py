@@ -4,6 +4,7 @@ retry helper, and a concurrent bank-transfer run whose total never changes."""
 from __future__ import annotations
 
 import collections.abc
+import inspect
 import pathlib
 import pickle
 import random
@@ -267,6 +268,23 @@ def test_run_transaction_retries_on_conflict(db: kevo.DB) -> None:
     assert db[b"k"] == b"outside"
     with pytest.raises(ValueError):
         kevo.run_transaction(db, fails, retries=-1)
+
+
+def test_run_transaction_uses_the_engines_policy(db: kevo.DB) -> None:
+    """The defaults and the refusal of a negative ``retries`` are the engine's RetryPolicy;
+    the stub and README write the default as 10."""
+    default = inspect.signature(kevo.run_transaction).parameters["retries"].default
+    assert default == 10
+    with pytest.raises(kevo.InvalidArgumentError, match="max_attempts must be at least 1"):
+        kevo.run_transaction(db, lambda txn: None, retries=-1)
+
+    def commits_itself(txn: kevo.Transaction) -> int:
+        txn[b"self"] = b"1"
+        txn.commit()
+        return 7
+
+    assert kevo.run_transaction(db, commits_itself, retries=0) == 7
+    assert db[b"self"] == b"1"
 
 
 def test_mapping_mixins(abc_db: kevo.DB) -> None:

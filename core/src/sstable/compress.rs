@@ -23,6 +23,7 @@
 use std::cell::RefCell;
 
 use crate::error::{Error, Result};
+use crate::options::fields::BLOCK_SIZE;
 use crate::options::{Compression, MAX_KEY_SIZE, MAX_VALUE_SIZE};
 
 use super::format::{COMPRESSION_LZ4, COMPRESSION_NONE, COMPRESSION_ZSTD};
@@ -30,13 +31,13 @@ use super::format::{COMPRESSION_LZ4, COMPRESSION_NONE, COMPRESSION_ZSTD};
 /// Largest decompressed block a reader accepts, in bytes (about 577 MiB).
 ///
 /// It is the largest block a builder with validated options writes: a block is closed
-/// once it reaches `block_size` (at most 64 MiB, see
-/// [`Options::block_size`](crate::Options::block_size)), so it is at most that plus one
+/// once it reaches `block_size` (at most
+/// [`fields::BLOCK_SIZE`](crate::options::fields::BLOCK_SIZE)'s maximum), so it is at most that plus one
 /// entry (three varint32 lengths, a key of up to [`MAX_KEY_SIZE`] bytes plus its 8-byte
 /// trailer, a value of up to [`MAX_VALUE_SIZE`] bytes), rounded up by 1 MiB for the
 /// restart array. The builder stores anything larger raw.
 pub const MAX_DECOMPRESSED_BLOCK_LEN: usize =
-    (64 << 20) + 15 + MAX_KEY_SIZE + 8 + MAX_VALUE_SIZE + (1 << 20);
+    BLOCK_SIZE.bounds.max as usize + 15 + MAX_KEY_SIZE + 8 + MAX_VALUE_SIZE + (1 << 20);
 
 /// The most an LZ4 block can expand: each input byte yields at most 255 output bytes (a
 /// match length grows by 255 per extension byte; a sequence's token, offset and literals

@@ -63,9 +63,11 @@
 
 mod conflict;
 mod iter;
+pub mod retry;
 
 use conflict::{CommitCheck, KeyRange};
 pub use iter::TxnIterator;
+pub use retry::{run_transaction, RetryPolicy};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -264,6 +266,12 @@ impl Transaction {
     /// The isolation level.
     pub fn isolation(&self) -> IsolationLevel {
         self.shared.isolation
+    }
+
+    /// True until the transaction is finished: by [`commit`](Self::commit), whatever its
+    /// result, or by [`rollback`](Self::rollback).
+    pub fn is_active(&self) -> bool {
+        self.shared.status() == Status::Active
     }
 
     /// Number of keys written (put or deleted) so far; a key written twice counts once.

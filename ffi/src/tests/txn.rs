@@ -648,3 +648,246 @@ fn conflict_status_and_wal_options() {
     kevo_options_free(o);
     kevo_error_free(err);
 }
+
+/// What the `kevo_txn_run` callbacks below share with their test, through `ctx`.
+struct Run {
+    db: *mut kevo_db,
+    calls: u32,
+    /// Attempts on which the callback makes a concurrent write (a conflict at commit).
+    conflicting: u32,
+    /// Status to return instead of `KEVO_OK` (after writing), if any.
+    fail_with: Option<u32>,
+    /// Commit (true) or roll back (false) inside the callback.
+    finish: Option<bool>,
+}
+
+impl Run {
+    fn new(db: *mut kevo_db) -> Run {
+        Run {
+            db,
+            calls: 0,
+            conflicting: 0,
+            fail_with: None,
+            finish: None,
+        }
+    }
+}
+
+unsafe extern "C" fn transfer(
+    txn: *mut kevo_txn,
+    ctx: *mut std::ffi::c_void,
+    err: *mut *mut kevo_error,
+) -> u32 {
+    // SAFETY: every test passes a `Run` it owns as `ctx`.
+    let run = unsafe { &mut *ctx.cast::<Run>() };
+    run.calls += 1;
+    let value = format!("attempt {}", run.calls);
+    let s = kevo_txn_put(txn, b"k".as_ptr(), 1, value.as_ptr(), value.len(), err);
+    if s != KEVO_OK {
+        return s as u32;
+    }
+    if run.calls <= run.conflicting {
+        put(run.db, b"k", b"outside");
+    }
+    if let Some(status) = run.fail_with {
+        return status;
+    }
+    match run.finish {
+        Some(true) => kevo_txn_commit(txn, err) as u32,
+        Some(false) => kevo_txn_rollback(txn, err) as u32,
+        None => KEVO_OK as u32,
+    }
+}
+
+fn run(run: &mut Run, options: *const kevo_txn_options, attempts: u32) -> (kevo_status, String) {
+    let mut err = null_mut();
+    let ctx = (run as *mut Run).cast();
+    let s = kevo_txn_run(run.db, options, Some(transfer), ctx, attempts, &mut err);
+    assert_eq!(s == KEVO_OK, err.is_null(), "an error object iff a failure");
+    let m = if err.is_null() {
+        String::new()
+    } else {
+        assert_eq!(kevo_error_code(err), s);
+        message(err)
+    };
+    kevo_error_free(err);
+    (s, m)
+}
+
+#[test]
+fn txn_run_retries_conflicts_and_commits() {
+    let t = open_temp();
+    let mut r = Run::new(t.db);
+    r.conflicting = 2;
+    assert_eq!(run(&mut r, null(), 0), (KEVO_OK, String::new()));
+    assert_eq!(r.calls, 3);
+    assert_eq!(get(t.db, null(), b"k"), Ok(b"attempt 3".to_vec()));
+
+    // Serializable options are used, and a commit inside the callback is retried too.
+    let o = kevo_txn_options_new();
+    kevo_txn_options_set_isolation(o, KEVO_ISOLATION_SERIALIZABLE as u32, null_mut());
+    let mut r = Run::new(t.db);
+    r.conflicting = 1;
+    r.finish = Some(true);
+    assert_eq!(run(&mut r, o, 0).0, KEVO_OK);
+    assert_eq!(r.calls, 2);
+    kevo_txn_options_free(o);
+
+    // A rollback inside the callback: nothing committed, no retry.
+    let mut r = Run::new(t.db);
+    r.finish = Some(false);
+    assert_eq!(run(&mut r, null(), 0).0, KEVO_OK);
+    assert_eq!(r.calls, 1);
+    assert_eq!(get(t.db, null(), b"k"), Ok(b"attempt 2".to_vec()));
+    kevo_db_free(t.db);
+}
+
+#[test]
+fn txn_run_gives_up_after_max_attempts() {
+    let t = open_temp();
+    let mut r = Run::new(t.db);
+    r.conflicting = u32::MAX;
+    let (s, m) = run(&mut r, null(), 3);
+    assert_eq!(s, KEVO_CONFLICT, "{m}");
+    assert_eq!(r.calls, 3);
+    assert_eq!(get(t.db, null(), b"k"), Ok(b"outside".to_vec()));
+
+    // The default policy's number of attempts, from the engine.
+    let mut r = Run::new(t.db);
+    r.conflicting = u32::MAX;
+    assert_eq!(run(&mut r, null(), 0).0, KEVO_CONFLICT);
+    assert_eq!(r.calls, kevo::RetryPolicy::default().max_attempts());
+    kevo_db_free(t.db);
+}
+
+#[test]
+fn txn_run_stops_on_other_statuses_and_rolls_back() {
+    let t = open_temp();
+    let mut r = Run::new(t.db);
+    r.fail_with = Some(KEVO_NOT_FOUND as u32);
+    let (s, m) = run(&mut r, null(), 0);
+    assert_eq!((s, r.calls), (KEVO_NOT_FOUND, 1));
+    assert!(m.contains("callback returned KEVO_NOT_FOUND"), "{m}");
+    assert_eq!(get(t.db, null(), b"k"), Err(KEVO_NOT_FOUND));
+
+    // A value the enum lacks.
+    let mut r = Run::new(t.db);
+    r.fail_with = Some(77);
+    let (s, m) = run(&mut r, null(), 0);
+    assert_eq!((s, r.calls), (KEVO_INVALID_ARGUMENT, 1));
+    assert!(m.contains("77, which is not a kevo_status"), "{m}");
+
+    // An engine error inside the callback keeps its message: committing twice.
+    unsafe extern "C" fn commit_twice(
+        txn: *mut kevo_txn,
+        _ctx: *mut std::ffi::c_void,
+        err: *mut *mut kevo_error,
+    ) -> u32 {
+        kevo_txn_commit(txn, err);
+        kevo_txn_commit(txn, err) as u32
+    }
+    let mut err = null_mut();
+    let s = kevo_txn_run(t.db, null(), Some(commit_twice), null_mut(), 0, &mut err);
+    assert_eq!(s, KEVO_INVALID_ARGUMENT);
+    assert!(
+        message(err).contains("already committed"),
+        "{}",
+        message(err)
+    );
+    kevo_error_free(err);
+
+    // The handle the callback got is gone afterwards.
+    static SEEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    unsafe extern "C" fn remember(
+        txn: *mut kevo_txn,
+        _ctx: *mut std::ffi::c_void,
+        _err: *mut *mut kevo_error,
+    ) -> u32 {
+        SEEN.store(txn as usize, std::sync::atomic::Ordering::Relaxed);
+        KEVO_OK as u32
+    }
+    assert_eq!(
+        kevo_txn_run(t.db, null(), Some(remember), null_mut(), 1, null_mut()),
+        KEVO_OK
+    );
+    let seen = SEEN.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(seen != 0 && !handle::is_live(Kind::Txn, seen));
+
+    // Arguments: NULL callback, stale options, NULL or closed database.
+    let mut err = null_mut();
+    assert_eq!(
+        kevo_txn_run(t.db, null(), None, null_mut(), 0, &mut err),
+        KEVO_INVALID_ARGUMENT
+    );
+    assert!(message(err).contains("callback"), "{}", message(err));
+    let o = kevo_txn_options_new();
+    kevo_txn_options_free(o);
+    assert_eq!(
+        kevo_txn_run(t.db, o, Some(remember), null_mut(), 0, null_mut()),
+        KEVO_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        kevo_txn_run(
+            null_mut(),
+            null(),
+            Some(remember),
+            null_mut(),
+            0,
+            null_mut()
+        ),
+        KEVO_INVALID_ARGUMENT
+    );
+    assert_eq!(kevo_close(t.db, null_mut()), KEVO_OK);
+    assert_eq!(
+        kevo_txn_run(t.db, null(), Some(remember), null_mut(), 0, null_mut()),
+        KEVO_CLOSED
+    );
+    kevo_error_free(err);
+    kevo_db_free(t.db);
+}
+
+/// The option setters refuse what the engine's table refuses, with the engine's message.
+#[test]
+fn option_setters_use_the_engines_bounds() {
+    use kevo::options::fields;
+    let o = kevo_options_new();
+    let mut err = null_mut();
+    assert_eq!(
+        kevo_options_set_memtable_size(o, 10, &mut err),
+        KEVO_INVALID_ARGUMENT
+    );
+    let want = fields::MEMTABLE_SIZE.check(10).unwrap_err().to_string();
+    assert_eq!(message(err), want);
+    let max = fields::MAX_BACKGROUND_COMPACTIONS.bounds.max as usize;
+    assert_eq!(
+        kevo_options_set_max_background_compactions(o, max, null_mut()),
+        KEVO_OK
+    );
+    assert_eq!(
+        kevo_options_set_max_background_compactions(o, max + 1, null_mut()),
+        KEVO_INVALID_ARGUMENT
+    );
+    let level = fields::ZSTD_LEVEL.max as i32 + 1;
+    assert_eq!(
+        kevo_options_set_compression(o, 2, level, &mut err),
+        KEVO_INVALID_ARGUMENT
+    );
+    let want = kevo::Compression::Zstd { level }.validate().unwrap_err();
+    assert_eq!(message(err), want.to_string());
+    assert_eq!(
+        kevo_options_set_sync_mode(o, 2, 0, 5, &mut err),
+        KEVO_INVALID_ARGUMENT
+    );
+    assert!(
+        message(err).contains("SyncMode::Batched bytes"),
+        "{}",
+        message(err)
+    );
+    // A refused value leaves the option as it was.
+    let opts: std::sync::Arc<kevo_options> = handle::get(Kind::Options, o as usize).unwrap();
+    assert_eq!(opts.inner.lock().max_background_compactions, max);
+    assert_eq!(opts.inner.lock().sync_mode, kevo::SyncMode::None);
+    drop(opts);
+    kevo_options_free(o);
+    kevo_error_free(err);
+}
