@@ -19,6 +19,17 @@ static void check(kevo_status s, kevo_error *err, const char *what) {
     exit(1);
 }
 
+/* Exits with a message unless got[0..got_len) is exactly want: this program runs as a test,
+ * and a call that succeeds with the wrong bytes is as much a failure as one that errs. */
+static void expect(const char *what, const char *want, const uint8_t *got, size_t got_len) {
+    size_t want_len = strlen(want);
+    /* memcmp's pointers must be valid even for a length of 0, and got may be NULL then. */
+    if (got_len == want_len && (want_len == 0 || memcmp(got, want, want_len) == 0)) return;
+    fprintf(stderr, "%s: expected \"%s\" (%zu bytes), got \"%.*s\" (%zu bytes)\n", what, want,
+            want_len, (int)got_len, got ? (const char *)got : "", got_len);
+    exit(1);
+}
+
 int main(int argc, char **argv) {
     char tmp[] = "/tmp/kevo-hello-XXXXXX";
     const char *path = argc > 1 ? argv[1] : mkdtemp(tmp);
@@ -39,6 +50,7 @@ int main(int argc, char **argv) {
     check(kevo_get(db, NULL, (const uint8_t *)key, strlen(key), &got, &got_len, &err), err,
           "kevo_get");
     printf("get %s -> %.*s\n", key, (int)got_len, (const char *)got);
+    expect("kevo_get", value, got, got_len);
     kevo_free(got);
 
     check(kevo_delete(db, NULL, (const uint8_t *)key, strlen(key), &err), err, "kevo_delete");

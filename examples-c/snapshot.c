@@ -20,15 +20,36 @@ static void check(kevo_status s, kevo_error *err, const char *what) {
 
 #define B(s) (const uint8_t *)(s), strlen(s)
 
-/* Reads key with get_into into a small stack buffer, through read options ro (NULL: now). */
-static void show(kevo_db *db, const kevo_read_options *ro, const char *label, const char *key) {
+/* Reads key with get_into into a small stack buffer, through read options ro (NULL: now), and
+ * exits with a message unless its value is want (NULL: the key must be absent): this program
+ * runs as a test, and a snapshot that shows the wrong version is a failure. */
+static void show(kevo_db *db, const kevo_read_options *ro, const char *label, const char *key,
+                 const char *want) {
     kevo_error *err = NULL;
     char buf[64];
     size_t n = 0;
     kevo_status s = kevo_get_into(db, ro, B(key), (uint8_t *)buf, sizeof buf, &n, &err);
-    if (s == KEVO_NOT_FOUND) { printf("  %-9s %s: (absent)\n", label, key); return; }
+    if (s == KEVO_NOT_FOUND) {
+        printf("  %-9s %s: (absent)\n", label, key);
+        if (want) {
+            fprintf(stderr, "%s %s: expected \"%s\", got: absent\n", label, key, want);
+            exit(1);
+        }
+        return;
+    }
     check(s, err, "kevo_get_into");
     printf("  %-9s %s: %.*s\n", label, key, (int)n, buf);
+    if (!want) {
+        fprintf(stderr, "%s %s: expected: absent, got \"%.*s\" (%zu bytes)\n", label, key,
+                (int)n, buf, n);
+        exit(1);
+    }
+    size_t want_len = strlen(want);
+    if (n != want_len || memcmp(buf, want, n) != 0) {
+        fprintf(stderr, "%s %s: expected \"%s\" (%zu bytes), got \"%.*s\" (%zu bytes)\n", label,
+                key, want, want_len, (int)n, buf, n);
+        exit(1);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -55,10 +76,10 @@ int main(int argc, char **argv) {
     check(kevo_read_options_set_snapshot(ro, snap, &err), err, "kevo_read_options_set_snapshot");
     kevo_snapshot_free(snap); /* the read options hold their own reference */
 
-    show(db, ro, "snapshot:", "config/mode");
-    show(db, ro, "snapshot:", "config/new");
-    show(db, NULL, "now:", "config/mode");
-    show(db, NULL, "now:", "config/new");
+    show(db, ro, "snapshot:", "config/mode", "blue");
+    show(db, ro, "snapshot:", "config/new", NULL);
+    show(db, NULL, "now:", "config/mode", "green");
+    show(db, NULL, "now:", "config/new", "yes");
 
     kevo_read_options_free(ro);
     check(kevo_close(db, &err), err, "kevo_close");

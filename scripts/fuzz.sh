@@ -6,9 +6,11 @@
 #
 # The decoder targets (block, table, wal, manifest) run without a sanitizer (`-s none`:
 # stable Rust, and safe code; catches panics, hangs, huge allocations and out-of-memory).
-# The C ABI target (capi) passes raw pointers around, so it runs under AddressSanitizer
-# (RUSTC_BOOTSTRAP=1, test tooling only, as in ../shared TESTING.md), built in its own
-# target directory so the two builds do not invalidate each other.
+# The C ABI target (capi) passes raw pointers around, so it runs under AddressSanitizer,
+# built in its own target directory so the two builds do not invalidate each other. The
+# sanitizer flag is nightly-only: RUSTC_BOOTSTRAP=1 lets the stable toolchain accept it, for
+# this test tooling only, never for the shipped library. Both kinds are built for the host
+# triple that rustc reports, so this runs on any 64-bit Linux host.
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -26,6 +28,13 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 
+# Asked of rustc rather than written down, so that the script is not tied to one architecture.
+HOST_TRIPLE="$(rustc -vV | sed -n 's/^host: //p')"
+if [ -z "$HOST_TRIPLE" ]; then
+    echo "fuzz: could not read the host triple from rustc -vV" >&2
+    exit 1
+fi
+
 cargo run --release --quiet -p kevo --example fuzz_seeds -- fuzz/corpus
 cd fuzz
 
@@ -38,9 +47,10 @@ for t in "${TARGETS[@]}"; do
     # -malloc_limit_mb: any single allocation over 512 MiB is a failure (decoders must not
     # allocate from an unchecked length); -rss_limit_mb bounds the whole process.
     if [ "$t" = capi ]; then
-        run=(env RUSTC_BOOTSTRAP=1 cargo fuzz run -s address --target-dir target/asan)
+        run=(env RUSTC_BOOTSTRAP=1 cargo fuzz run -s address --target-dir target/asan
+            --target "$HOST_TRIPLE")
     else
-        run=(cargo fuzz run -s none)
+        run=(cargo fuzz run -s none --target "$HOST_TRIPLE")
     fi
     if ! "${run[@]}" --fuzz-dir . "$t" "corpus/$t" -- \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -malloc_limit_mb=512 \

@@ -7,7 +7,8 @@
 //! [`Options::memtable_size`](crate::Options::memtable_size) it becomes *immutable* and a
 //! flush thread writes it to an L0 SSTable, after which it is dropped whole.
 //!
-//! Each entry is one allocation holding the internal key followed by the value.
+//! Each entry's internal key and value are copied, one after the other, into the memtable's
+//! [`Arena`], so an insert makes no allocation of its own.
 
 use std::cmp::Ordering;
 use std::ops::Bound;
@@ -173,12 +174,13 @@ impl MemTable {
         let trailer = pack_trailer(seq, kind as u8).to_le_bytes();
         let key_len = user_key.len() + TRAILER_LEN;
         let len = key_len + value.len();
-        let ptr = self.arena.alloc_copy(&[user_key, &trailer, value]);
+        let copy = self.arena.alloc_copy(&[user_key, &trailer, value]);
         let bytes = len + ENTRY_OVERHEAD;
         // Bits first: see the ordering argument in `filter`.
         self.filter.add(user_key);
-        // SAFETY: the bytes live in `self.arena`, which is dropped after `self.map`.
-        let entry = unsafe { MemEntry::new(ptr, key_len, len) };
+        // SAFETY: `copy` is `len` bytes in `self.arena`, never written again, and the arena is
+        // dropped after `self.map` (field order), so they outlive the entry.
+        let entry = unsafe { MemEntry::new(copy.as_ptr(), key_len, len) };
         self.map.insert(entry, ());
         self.approximate_bytes
             .fetch_add(bytes, AtomicOrdering::Relaxed);
@@ -353,5 +355,64 @@ mod tests {
         drop(m); // the iterator keeps the memtable alive
         it.seek_to_first();
         assert_eq!(it.value(), b"2");
+    }
+
+    #[test]
+    fn readers_see_every_added_entry_while_one_writer_adds() {
+        // The memtable's concurrency contract: one writer adds (its entries' bytes going into
+        // the arena chunk that earlier entries live in, and into new chunks), while readers
+        // look up and scan everything added so far. Under Miri the values are large, so
+        // that even its few entries span more than one arena chunk.
+        let (n, value_len) = if cfg!(miri) {
+            (200u64, 6000)
+        } else {
+            (20_000, 120)
+        };
+        let key = |i: u64| format!("{:010}", (i as u32).wrapping_mul(2_654_435_761)).into_bytes();
+        let value = |i: u64| vec![(i % 251) as u8; value_len];
+        let m = Arc::new(MemTable::new(1, 64 << 20));
+        // The highest sequence number whose `add` has returned.
+        let added = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for r in 0..2u64 {
+                let (m, added) = (&m, &added);
+                s.spawn(move || {
+                    let mut round = 0u64;
+                    loop {
+                        let upto = added.load(AtomicOrdering::Acquire);
+                        // Only entries whose `add` has returned (1..=upto) must be visible.
+                        for i in [upto, upto / 2, 1]
+                            .into_iter()
+                            .filter(|&i| 0 < i && i <= upto)
+                        {
+                            assert_eq!(m.get(&key(i), n), LookupResult::Found(value(i)));
+                        }
+                        if round % 8 == r * 4 {
+                            let mut it = m.iter();
+                            let mut seen = 0;
+                            it.seek_to_first();
+                            while it.valid() {
+                                let p = parse_internal_key(it.key()).expect("internal key");
+                                assert_eq!(p.user_key, &key(p.seq)[..]);
+                                assert_eq!(it.value(), &value(p.seq)[..]);
+                                seen += 1;
+                                it.next();
+                            }
+                            assert!(seen >= upto, "scan saw {seen} of {upto} entries");
+                        }
+                        if upto == n {
+                            break;
+                        }
+                        round += 1;
+                        std::thread::yield_now();
+                    }
+                });
+            }
+            for i in 1..=n {
+                m.add(i, ValueKind::Put, &key(i), &value(i));
+                added.store(i, AtomicOrdering::Release);
+            }
+        });
+        assert_eq!(m.len() as u64, n);
     }
 }
