@@ -151,12 +151,13 @@ impl DbInner {
     fn lead(&self, leader: &PendingWrite) -> (usize, Result<()>, Vec<Option<Error>>) {
         let request = std::mem::replace(&mut *leader.request.lock(), Request::Taken);
         let is_switch = matches!(request, Request::SwitchMemtable);
-        if let Err(e) = self
+        let mem = match self
             .check_writable()
             .and_then(|()| self.make_room_for_write(is_switch))
         {
-            return (1, Err(e), Vec::new());
-        }
+            Ok(mem) => mem,
+            Err(e) => return (1, Err(e), Vec::new()),
+        };
         let Request::Batch { batch, callback } = request else {
             return (1, Ok(()), Vec::new());
         };
@@ -214,15 +215,15 @@ impl DbInner {
             }
         }
         let result = match &mut group {
-            Some(batch) => self.commit_or_fail(batch),
+            Some(batch) => self.commit_or_fail(batch, &mem),
             None => Ok(()),
         };
         (group_len, result, rejected)
     }
 
     /// [`commit`](Self::commit); on an I/O error the database stops taking writes.
-    fn commit_or_fail(&self, batch: &mut WriteBatch) -> Result<()> {
-        let r = self.commit(batch);
+    fn commit_or_fail(&self, batch: &mut WriteBatch, mem: &MemTable) -> Result<()> {
+        let r = self.commit(batch, mem);
         if let Err(e) = &r {
             // The WAL may now hold a partial or unsynced record: refuse further writes rather
             // than acknowledge writes we may not keep.
@@ -233,12 +234,12 @@ impl DbInner {
         r
     }
 
-    /// Stamps the batch with its sequence numbers, logs it and applies it to the memtable.
-    fn commit(&self, batch: &mut WriteBatch) -> Result<()> {
+    /// Stamps the batch with its sequence numbers, logs it and applies it to `mem`, the
+    /// memtable [`make_room_for_write`](Self::make_room_for_write) made room in. The leader
+    /// alone switches memtables, so it is the memtable of the segment the batch is appended
+    /// to.
+    fn commit(&self, batch: &mut WriteBatch, mem: &MemTable) -> Result<()> {
         batch.set_sequence(self.read.last_sequence() + 1);
-        // The leader alone switches memtables, so this is the memtable of the segment the
-        // batch is appended to.
-        let mem = self.read.current().mem.clone();
         self.wal
             .lock()
             .append(batch.as_bytes(), self.options.sync_mode)?;
@@ -252,7 +253,7 @@ impl DbInner {
             &self.counters.user_bytes_written,
             batch.size_in_bytes().saturating_sub(BATCH_HEADER_LEN) as u64,
         );
-        let last = batch.insert_into(&mem).map_err(Error::InvalidArgument)?;
+        let last = batch.insert_into(mem).map_err(Error::InvalidArgument)?;
         self.read.publish_sequence(last);
         Ok(())
     }
@@ -267,7 +268,9 @@ impl DbInner {
     /// memtable is full and `max_immutable_memtables` are already waiting for their flush,
     /// or L0 holds `l0_stop_writes_trigger` files, writers stop until background work
     /// catches up. Both are counted in [`Stats`](crate::Stats).
-    fn make_room_for_write(&self, force: bool) -> Result<()> {
+    ///
+    /// Returns the memtable with room: the one the leader's group is inserted into.
+    fn make_room_for_write(&self, force: bool) -> Result<Arc<MemTable>> {
         let mut force = force;
         let mut allow_delay = !force;
         let mut stopped_since: Option<Instant> = None;
@@ -283,7 +286,7 @@ impl DbInner {
         force: &mut bool,
         allow_delay: &mut bool,
         stopped_since: &mut Option<Instant>,
-    ) -> Result<()> {
+    ) -> Result<Arc<MemTable>> {
         loop {
             // Read the super version under the bg lock: background threads install theirs
             // before they notify under it, so the state seen here cannot be older than the
@@ -307,7 +310,7 @@ impl DbInner {
             }
             let full = sv.mem.approximate_bytes() >= self.options.memtable_size;
             if !(full || (*force && !sv.mem.is_empty())) {
-                return Ok(());
+                return Ok(sv.mem.clone());
             }
             if sv.imm.len() >= self.options.max_immutable_memtables
                 || sv.version.num_files(0) >= self.options.l0_stop_writes_trigger
