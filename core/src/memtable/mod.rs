@@ -8,7 +8,7 @@
 //! flush thread writes it to an L0 SSTable, after which it is dropped whole.
 //!
 //! Each entry's internal key and value are copied, one after the other, into the memtable's
-//! [`Arena`], so an insert makes no allocation of its own.
+//! arena (`arena.rs`), so an insert makes no allocation of its own.
 
 use std::cmp::Ordering;
 use std::ops::Bound;
