@@ -65,7 +65,8 @@ pub enum Compression {
     },
 }
 
-/// How compaction shapes the tree. The compaction module (`core/src/compaction/mod.rs`) describes both algorithms.
+/// How compaction shapes the tree. The compaction module (`core/src/compaction/mod.rs`)
+/// describes both algorithms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompactionStyle {
     /// Leveled (LevelDB, RocksDB's default): L1..L6 each hold one sorted run whose size
