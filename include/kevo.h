@@ -83,6 +83,9 @@ enum kevo_status
   // transaction wrote (or, serializable, a key or range it read). Nothing was written and
   // the transaction is finished: retry it from `kevo_txn_begin`.
   KEVO_CONFLICT = 10,
+  // A write, flush or compaction on a database opened read-only
+  // (`kevo_options_set_read_only`). Nothing was written.
+  KEVO_READ_ONLY = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -70,6 +70,12 @@ pub enum Error {
     /// written; retry it from the start. The message names the first conflicting key.
     #[error("transaction conflict: {0}")]
     Conflict(String),
+
+    /// A write (or flush, compaction, checkpoint into the database's own directory) was
+    /// asked of a handle opened read-only ([`Options::read_only`](crate::Options)). The
+    /// message names the refused operation. Nothing was written.
+    #[error("database is open read-only: {0}")]
+    ReadOnly(String),
 }
 
 impl Error {
@@ -116,6 +122,7 @@ impl Error {
             Error::NotFound(m) => Error::NotFound(m.clone()),
             Error::Background(m) => Error::Background(m.clone()),
             Error::Conflict(m) => Error::Conflict(m.clone()),
+            Error::ReadOnly(m) => Error::ReadOnly(m.clone()),
         }
     }
 

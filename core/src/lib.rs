@@ -91,7 +91,7 @@ pub use db::Db;
 pub use error::{Error, Result};
 pub use iterator::DbIterator;
 pub use options::{
-    CompactionStyle, Compression, Options, SyncMode, MAX_KEY_SIZE, MAX_MEMTABLE_SIZE,
+    CompactionStyle, Compression, Options, SyncMode, WriteOptions, MAX_KEY_SIZE, MAX_MEMTABLE_SIZE,
     MAX_VALUE_SIZE,
 };
 pub use read::{ReadOptions, Scan, Snapshot};

@@ -18,6 +18,44 @@ use crate::wal::WalRecoveryMode;
 
 pub mod fields;
 
+/// Per-write durability, for [`Db::put_opt`](crate::Db::put_opt),
+/// [`Db::delete_opt`](crate::Db::delete_opt) and [`Db::write_opt`](crate::Db::write_opt)
+/// (RocksDB's `WriteOptions`). The default (`sync: false, disable_wal: false`) is what
+/// [`Db::put`](crate::Db::put) does: logged, and durable per the database's [`SyncMode`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// fsync the WAL before the write returns, whatever the database's [`SyncMode`]: the
+    /// write then survives power loss. A group commit containing a synced write syncs once
+    /// for the whole group. Default `false`.
+    pub sync: bool,
+    /// Skip the WAL: the write goes to the memtable only, so it is lost by a crash (of the
+    /// process or the machine) before its memtable is flushed to an SSTable; a clean
+    /// [`Db::close`](crate::Db::close) does not flush, so it is lost then too unless
+    /// [`Db::flush`](crate::Db::flush) ran. For bulk loads that can be redone. Default
+    /// `false`; `sync` and `disable_wal` together are an [`Error::InvalidArgument`].
+    pub disable_wal: bool,
+}
+
+impl WriteOptions {
+    /// A synced write: `WriteOptions { sync: true, ..Default::default() }`.
+    pub fn synced() -> WriteOptions {
+        WriteOptions {
+            sync: true,
+            disable_wal: false,
+        }
+    }
+
+    /// [`Error::InvalidArgument`] for `sync` with `disable_wal`, which cannot both hold.
+    pub fn validate(&self) -> Result<()> {
+        if self.sync && self.disable_wal {
+            return Err(Error::InvalidArgument(
+                "a synced write needs the WAL: sync and disable_wal are exclusive".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// When a write is forced to stable storage (fsync) before it is acknowledged.
 ///
 /// Every mode writes the WAL record to the operating system before the write returns, so an

@@ -46,6 +46,9 @@ pub enum kevo_status {
     /// transaction wrote (or, serializable, a key or range it read). Nothing was written and
     /// the transaction is finished: retry it from `kevo_txn_begin`.
     KEVO_CONFLICT = 10,
+    /// A write, flush or compaction on a database opened read-only
+    /// (`kevo_options_set_read_only`). Nothing was written.
+    KEVO_READ_ONLY = 11,
 }
 
 use kevo_status::*;
@@ -100,6 +103,7 @@ pub(crate) fn status_of(e: &kevo::Error) -> kevo_status {
         kevo::Error::NotFound(_) => KEVO_NOT_FOUND,
         kevo::Error::Background(_) => KEVO_BACKGROUND_ERROR,
         kevo::Error::Conflict(_) => KEVO_CONFLICT,
+        kevo::Error::ReadOnly(_) => KEVO_READ_ONLY,
         _ => KEVO_INTERNAL,
     }
 }
@@ -119,6 +123,7 @@ impl kevo_status {
             KEVO_BUFFER_TOO_SMALL,
             KEVO_INTERNAL,
             KEVO_CONFLICT,
+            KEVO_READ_ONLY,
         ]
         .into_iter()
         .find(|s| *s as u32 == code)
@@ -214,6 +219,7 @@ pub extern "C" fn kevo_status_name(status: u32) -> *const c_char {
         8 => c"KEVO_BUFFER_TOO_SMALL",
         9 => c"KEVO_INTERNAL",
         10 => c"KEVO_CONFLICT",
+        11 => c"KEVO_READ_ONLY",
         _ => c"KEVO_UNKNOWN",
     };
     name.as_ptr()

@@ -515,6 +515,7 @@ fn versions_and_status_names() {
     };
     assert_eq!(name(KEVO_CLOSED as u32), "KEVO_CLOSED");
     assert_eq!(name(KEVO_INTERNAL as u32), "KEVO_INTERNAL");
+    assert_eq!(name(KEVO_READ_ONLY as u32), "KEVO_READ_ONLY");
     assert_eq!(name(1000), "KEVO_UNKNOWN");
 }
 

@@ -38,6 +38,7 @@ __all__ = [
     "NotFoundError",
     "BackgroundError",
     "ConflictError",
+    "ReadOnlyError",
     "ForkError",
     "MAX_KEY_SIZE",
     "MAX_VALUE_SIZE",
@@ -83,6 +84,10 @@ class ConflictError(Error):
     """A transaction's commit failed: another commit since its snapshot wrote a key it wrote
     (or, when serializable, a key or range it read). Nothing was written; run the whole
     transaction again (see :func:`run_transaction`)."""
+
+class ReadOnlyError(Error):
+    """A write, flush or compaction was asked of a database opened with ``read_only=True``.
+    Nothing was written."""
 
 class ForkError(Error, RuntimeError):
     """A kevo handle was used in a child process after ``fork()``; reopen the database there."""

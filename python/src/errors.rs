@@ -10,6 +10,7 @@
 //! ├── NotFoundError(Error, FileNotFoundError) kevo::Error::NotFound: no database there
 //! ├── BackgroundError(Error)                  kevo::Error::Background: read-only until reopen
 //! ├── ConflictError(Error)                    kevo::Error::Conflict: a transaction's commit lost
+//! ├── ReadOnlyError(Error)                    kevo::Error::ReadOnly: a write to a read-only handle
 //! └── ForkError(Error, RuntimeError)          a handle used in a child after fork()
 //! ```
 //!
@@ -42,6 +43,8 @@ pub struct Classes {
     pub background: Py<PyType>,
     /// `kevo.ConflictError`.
     pub conflict: Py<PyType>,
+    /// `kevo.ReadOnlyError`.
+    pub read_only: Py<PyType>,
     /// `kevo.ForkError`.
     pub fork: Py<PyType>,
 }
@@ -132,6 +135,13 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
                  wrote a key it wrote (or, when serializable, a key or range it read). Nothing \
                  was written; run the whole transaction again (see kevo.run_transaction).",
             )?,
+            read_only: make_class(
+                py,
+                "ReadOnlyError",
+                vec![base()],
+                "A write, flush or compaction was asked of a database opened with \
+                 read_only=True. Nothing was written.",
+            )?,
             fork: make_class(
                 py,
                 "ForkError",
@@ -152,6 +162,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("NotFoundError", &classes.not_found),
         ("BackgroundError", &classes.background),
         ("ConflictError", &classes.conflict),
+        ("ReadOnlyError", &classes.read_only),
         ("ForkError", &classes.fork),
     ] {
         m.add(name, class.bind(py))?;
@@ -228,6 +239,7 @@ pub fn to_py(py: Python<'_>, e: kevo::Error) -> PyErr {
         kevo::Error::NotFound(_) => raise(py, &c.not_found, (libc::ENOENT, message), &[]),
         kevo::Error::Background(_) => raise(py, &c.background, (message,), &[]),
         kevo::Error::Conflict(_) => raise(py, &c.conflict, (message,), &[]),
+        kevo::Error::ReadOnly(_) => raise(py, &c.read_only, (message,), &[]),
         _ => raise(py, &c.error, (message,), &[]),
     }
 }

@@ -58,7 +58,7 @@ use crate::fs::{FileLock, FileSystem, OsFileSystem};
 use crate::iterator::DbIterator;
 use crate::key::SequenceNumber;
 use crate::manifest::{VersionSet, NUM_LEVELS};
-use crate::options::Options;
+use crate::options::{Options, WriteOptions};
 use crate::read::{range_to_bounds, ReadOptions, ReadState, Scan, Snapshot};
 use crate::stats::{Counters, LevelStats, Stats};
 use crate::table_writer::PendingOutputs;
@@ -163,18 +163,34 @@ impl Db {
     /// after an earlier failed WAL write or background job; [`Error::Io`] if the WAL write
     /// fails (the database then refuses further writes).
     pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.put_opt(key, value, &WriteOptions::default())
+    }
+
+    /// [`Db::put`] with per-write durability: with `options.sync` the write survives power
+    /// loss when it returns, whatever [`Options::sync_mode`]; with `options.disable_wal` it
+    /// is not logged (see [`WriteOptions`]).
+    ///
+    /// Errors: as [`Db::put`]; [`Error::InvalidArgument`] for `sync` with `disable_wal`.
+    pub fn put_opt(&self, key: &[u8], value: &[u8], options: &WriteOptions) -> Result<()> {
         let mut b = WriteBatch::with_capacity(key.len() + value.len() + 11);
         b.put(key, value)?;
-        self.inner.write(b, None)
+        self.inner.write(b, *options, None)
     }
 
     /// Deletes `key` (writes a tombstone; deleting an absent key is not an error).
     ///
     /// Errors: as [`Db::put`].
     pub fn delete(&self, key: &[u8]) -> Result<()> {
+        self.delete_opt(key, &WriteOptions::default())
+    }
+
+    /// [`Db::delete`] with per-write durability (see [`Db::put_opt`]).
+    ///
+    /// Errors: as [`Db::put_opt`].
+    pub fn delete_opt(&self, key: &[u8], options: &WriteOptions) -> Result<()> {
         let mut b = WriteBatch::with_capacity(key.len() + 6);
         b.delete(key)?;
-        self.inner.write(b, None)
+        self.inner.write(b, *options, None)
     }
 
     /// Applies every operation of `batch` atomically: after a crash, all of it or none of it
@@ -182,10 +198,18 @@ impl Db {
     ///
     /// Errors: as [`Db::put`].
     pub fn write(&self, batch: &WriteBatch) -> Result<()> {
+        self.write_opt(batch, &WriteOptions::default())
+    }
+
+    /// [`Db::write`] with per-write durability (see [`Db::put_opt`]).
+    ///
+    /// Errors: as [`Db::put_opt`].
+    pub fn write_opt(&self, batch: &WriteBatch, options: &WriteOptions) -> Result<()> {
+        options.validate()?;
         if batch.is_empty() {
             return self.inner.check_writable();
         }
-        self.inner.write(batch.clone(), None)
+        self.inner.write(batch.clone(), *options, None)
     }
 
     /// The newest value of `key`, or `None` if it was never set or was deleted.

@@ -11,6 +11,10 @@
 //! A group is one WAL record, so a group is atomic on recovery as well: every batch in it
 //! commits or none does, which never breaks the promise made to any single batch.
 //!
+//! Per-write [`WriteOptions`]: a group containing a `sync` write is synced once before any
+//! of it is acknowledged, whatever the database's `SyncMode`; `disable_wal` writes are
+//! grouped only with each other (a group is either logged or not) and skip the append.
+//!
 //! Only the leader switches memtables (when the memtable is full, or for
 //! [`Db::flush`](crate::Db::flush)), so the memtable it inserts into is always the one whose
 //! WAL segment it appended to.
@@ -27,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::filename::wal_path;
 use crate::fs::WritableFile;
 use crate::memtable::MemTable;
+use crate::options::{SyncMode, WriteOptions};
 use crate::read::ReadState;
 use crate::stats::Counters;
 use crate::wal::{LogWriter, BLOCK_SIZE, HEADER_SIZE};
@@ -50,9 +55,10 @@ pub(crate) trait WriteCallback: Send {
 
 /// What a writer in the queue asks for.
 enum Request {
-    /// Commit this batch, if `callback` (if any) passes.
+    /// Commit this batch with these options, if `callback` (if any) passes.
     Batch {
         batch: WriteBatch,
+        options: WriteOptions,
         callback: Option<Box<dyn WriteCallback>>,
     },
     /// Turn a non-empty memtable immutable now (for `Db::flush`).
@@ -79,14 +85,21 @@ impl DbInner {
     /// the writer's turn (after every earlier write, earlier members of its group included,
     /// and before any later one).
     ///
-    /// Errors: [`Error::Closed`]; [`Error::Background`] after an earlier failure; the
-    /// callback's error; [`Error::Io`] from the WAL (the database then refuses writes).
+    /// Errors: [`Error::InvalidArgument`] for `sync` with `disable_wal`; [`Error::Closed`];
+    /// [`Error::Background`] after an earlier failure; the callback's error; [`Error::Io`]
+    /// from the WAL (the database then refuses writes).
     pub(crate) fn write(
         &self,
         batch: WriteBatch,
+        options: WriteOptions,
         callback: Option<Box<dyn WriteCallback>>,
     ) -> Result<()> {
-        self.enqueue(Request::Batch { batch, callback })
+        options.validate()?;
+        self.enqueue(Request::Batch {
+            batch,
+            options,
+            callback,
+        })
     }
 
     /// Turns a non-empty memtable immutable, in turn with the writers queued before.
@@ -158,32 +171,52 @@ impl DbInner {
             Ok(mem) => mem,
             Err(e) => return (1, Err(e), Vec::new()),
         };
-        let Request::Batch { batch, callback } = request else {
+        let Request::Batch {
+            batch,
+            options,
+            callback,
+        } = request
+        else {
             return (1, Ok(()), Vec::new());
         };
 
         // Gather the group: batches queued behind the leader, up to MAX_GROUP_BYTES, stopping
-        // at a switch request. Their writers sleep until the leader reports back.
+        // at a switch request or a writer that differs in disable_wal. Their writers sleep
+        // until the leader reports back.
         let mut bytes = batch.size_in_bytes();
+        let mut sync = options.sync;
         let mut members = vec![(batch, callback)];
         {
             let queue = self.write_queue.writers.lock();
             for w in queue.iter().skip(1) {
                 let mut request = w.request.lock();
-                let Request::Batch { batch, .. } = &*request else {
+                let Request::Batch {
+                    batch,
+                    options: member,
+                    ..
+                } = &*request
+                else {
                     break;
                 };
-                if bytes + batch.size_in_bytes() > MAX_GROUP_BYTES {
+                if bytes + batch.size_in_bytes() > MAX_GROUP_BYTES
+                    || member.disable_wal != options.disable_wal
+                {
                     break;
                 }
                 bytes += batch.size_in_bytes();
-                if let Request::Batch { batch, callback } =
-                    std::mem::replace(&mut *request, Request::Taken)
+                sync |= member.sync;
+                if let Request::Batch {
+                    batch, callback, ..
+                } = std::mem::replace(&mut *request, Request::Taken)
                 {
                     members.push((batch, callback));
                 }
             }
         }
+        let group_options = WriteOptions {
+            sync,
+            disable_wal: options.disable_wal,
+        };
         let group_len = members.len();
         let mut rejected: Vec<Option<Error>> = (0..group_len).map(|_| None).collect();
         let mut group: Option<WriteBatch> = None;
@@ -215,15 +248,20 @@ impl DbInner {
             }
         }
         let result = match &mut group {
-            Some(batch) => self.commit_or_fail(batch, &mem),
+            Some(batch) => self.commit_or_fail(batch, group_options, &mem),
             None => Ok(()),
         };
         (group_len, result, rejected)
     }
 
     /// [`commit`](Self::commit); on an I/O error the database stops taking writes.
-    fn commit_or_fail(&self, batch: &mut WriteBatch, mem: &MemTable) -> Result<()> {
-        let r = self.commit(batch, mem);
+    fn commit_or_fail(
+        &self,
+        batch: &mut WriteBatch,
+        options: WriteOptions,
+        mem: &MemTable,
+    ) -> Result<()> {
+        let r = self.commit(batch, options, mem);
         if let Err(e) = &r {
             // The WAL may now hold a partial or unsynced record: refuse further writes rather
             // than acknowledge writes we may not keep.
@@ -237,18 +275,24 @@ impl DbInner {
     /// Stamps the batch with its sequence numbers, logs it and applies it to `mem`, the
     /// memtable [`make_room_for_write`](Self::make_room_for_write) made room in. The leader
     /// alone switches memtables, so it is the memtable of the segment the batch is appended
-    /// to.
-    fn commit(&self, batch: &mut WriteBatch, mem: &MemTable) -> Result<()> {
+    /// to. With `options.disable_wal` nothing is logged; with `options.sync` the WAL is
+    /// synced before the batch is applied.
+    fn commit(&self, batch: &mut WriteBatch, options: WriteOptions, mem: &MemTable) -> Result<()> {
         batch.set_sequence(self.read.last_sequence() + 1);
-        self.wal
-            .lock()
-            .append(batch.as_bytes(), self.options.sync_mode)?;
-        let record = batch.as_bytes().len() as u64;
-        let fragments = record.div_ceil((BLOCK_SIZE - HEADER_SIZE) as u64).max(1);
-        Counters::add(
-            &self.counters.wal_bytes_written,
-            record + fragments * HEADER_SIZE as u64,
-        );
+        if !options.disable_wal {
+            let mode = if options.sync {
+                SyncMode::Always
+            } else {
+                self.options.sync_mode
+            };
+            self.wal.lock().append(batch.as_bytes(), mode)?;
+            let record = batch.as_bytes().len() as u64;
+            let fragments = record.div_ceil((BLOCK_SIZE - HEADER_SIZE) as u64).max(1);
+            Counters::add(
+                &self.counters.wal_bytes_written,
+                record + fragments * HEADER_SIZE as u64,
+            );
+        }
         Counters::add(
             &self.counters.user_bytes_written,
             batch.size_in_bytes().saturating_sub(BATCH_HEADER_LEN) as u64,

@@ -79,6 +79,7 @@ use crate::batch::{check_key, check_value, WriteBatch};
 use crate::db::{Db, DbInner};
 use crate::error::{Error, Result};
 use crate::key::SequenceNumber;
+use crate::options::WriteOptions;
 use crate::read::{prefix_bounds, ReadOptions, Snapshot};
 use iter::WriteBuffer;
 
@@ -396,7 +397,10 @@ impl Transaction {
             ranges,
             since: self.shared.snapshot.sequence(),
         };
-        let r = self.shared.db.write(batch, Some(Box::new(check)));
+        let r = self
+            .shared
+            .db
+            .write(batch, WriteOptions::default(), Some(Box::new(check)));
         if r.is_ok() {
             let _state = self.shared.state.lock();
             self.shared.set_status(Status::Committed);
