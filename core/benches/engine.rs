@@ -91,5 +91,61 @@ fn db(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, memtable, db);
+/// `multi_get` of 100 keys against a loop of 100 `get`s, over 200,000 entries in
+/// SSTables: the same keys, counted per key (Throughput = 100 elements). Two key patterns:
+/// random (scattered over every table) and a run of nearby keys (sharing data blocks).
+fn multi_get(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let value = [7u8; 100];
+    let n = 200_000u64;
+    for i in 0..n {
+        db.put(&key(i), &value).unwrap();
+    }
+    db.compact_range(None, None).unwrap();
+    let mut g = c.benchmark_group("multi_get");
+    g.throughput(Throughput::Elements(100));
+    let mut round = 0u64;
+    let random = |round: u64| -> Vec<[u8; 16]> {
+        (0..100)
+            .map(|j| key(scramble(round * 100 + j, n)))
+            .collect()
+    };
+    let nearby = |round: u64| -> Vec<[u8; 16]> {
+        let start = scramble(round, n - 400);
+        (0..100).map(|j| key(start + 4 * (99 - j))).collect()
+    };
+    for (name, make) in [
+        ("random", &random as &dyn Fn(u64) -> Vec<[u8; 16]>),
+        ("nearby", &nearby),
+    ] {
+        g.bench_function(format!("get_loop_100_{name}"), |b| {
+            b.iter_batched(
+                || {
+                    round += 1;
+                    make(round)
+                },
+                |keys| {
+                    for k in &keys {
+                        black_box(db.get(k).unwrap());
+                    }
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        g.bench_function(format!("multi_get_100_{name}"), |b| {
+            b.iter_batched(
+                || {
+                    round += 1;
+                    make(round)
+                },
+                |keys| black_box(db.multi_get(&keys).unwrap()),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, memtable, db, multi_get);
 criterion_main!(benches);

@@ -232,6 +232,39 @@ impl Db {
         self.inner.read.get_opt(key, read)
     }
 
+    /// The newest value of each key in `keys`, in the order given (`None` where absent or
+    /// deleted), all read at one consistent view: no write that lands during the call is
+    /// seen for some keys and not others. Keys are looked up in sorted order (each table
+    /// and block visited in one pass) and duplicates once, which makes it cheaper per key
+    /// than a loop of [`Db::get`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let db = kevo::Db::open(dir.path(), kevo::Options::default()).unwrap();
+    /// db.put(b"a", b"1").unwrap();
+    /// db.put(b"c", b"3").unwrap();
+    /// let got = db.multi_get(&[&b"c"[..], b"b", b"a"]).unwrap();
+    /// assert_eq!(got, vec![Some(b"3".to_vec()), None, Some(b"1".to_vec())]);
+    /// ```
+    ///
+    /// Errors: as [`Db::get`], for the first invalid key (nothing is returned).
+    pub fn multi_get<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.inner.read.check_open()?;
+        self.inner.read.multi_get_at(keys, None)
+    }
+
+    /// [`Db::multi_get`] as of `read.snapshot` (or now); bounds and prefix do not apply.
+    ///
+    /// Errors: as [`Db::multi_get`]; [`Error::InvalidArgument`] for a snapshot of another
+    /// database.
+    pub fn multi_get_opt<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        read: &ReadOptions,
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        self.inner.read.multi_get_opt(keys, read)
+    }
+
     /// Takes a snapshot: a consistent view of the database as of now, for reads that must
     /// not see later writes (see [`Snapshot`]).
     ///

@@ -164,6 +164,71 @@ impl Version {
         Ok(LookupResult::Absent)
     }
 
+    /// [`get`](Self::get) of many keys at once: `user_keys` sorted ascending without
+    /// duplicates, `out` one slot per key, where `Absent` marks a key still to look up (a
+    /// slot already `Found` or `Deleted`, answered by a memtable, is left alone). Each
+    /// table is asked once for the run of keys in its range ([`Table::multi_get`]), so a
+    /// table's filter, index and data blocks are fetched once per call rather than per key.
+    ///
+    /// [`Table::multi_get`]: crate::sstable::Table::multi_get
+    ///
+    /// Errors: as [`get`](Self::get).
+    pub(crate) fn multi_get(
+        &self,
+        user_keys: &[&[u8]],
+        seq: SequenceNumber,
+        tables: &dyn TableSource,
+        out: &mut [LookupResult],
+    ) -> Result<()> {
+        debug_assert_eq!(user_keys.len(), out.len());
+        let targets: Vec<Vec<u8>> = user_keys.iter().map(|k| seek_key(k, seq)).collect();
+        // Asks table `f` about the still-unanswered keys among `range` (indices into
+        // user_keys, all inside f's key range).
+        let mut ask = |f: &FileMetaData, range: std::ops::Range<usize>| -> Result<()> {
+            let wanted: Vec<usize> = range
+                .filter(|&i| matches!(out[i], LookupResult::Absent))
+                .collect();
+            if wanted.is_empty() {
+                return Ok(());
+            }
+            let seek: Vec<&[u8]> = wanted.iter().map(|&i| targets[i].as_slice()).collect();
+            let answers = tables.table(f.number)?.multi_get(&seek)?;
+            for (i, answer) in wanted.into_iter().zip(answers) {
+                let Some((ikey, value)) = answer else {
+                    continue;
+                };
+                let p = parse_internal_key(&ikey).ok_or_else(|| {
+                    Error::corruption(format!("table {}", f.number), 0, "bad internal key")
+                })?;
+                out[i] = match p.kind {
+                    ValueKind::Put => LookupResult::Found(value),
+                    ValueKind::Delete => LookupResult::Deleted,
+                };
+            }
+            Ok(())
+        };
+        // L0 files overlap: each is asked about the run of keys inside its range.
+        for f in &self.levels[0] {
+            let start = user_keys.partition_point(|k| *k < f.smallest_user_key());
+            let end = user_keys.partition_point(|k| *k <= f.largest_user_key());
+            ask(f, start..end.max(start))?;
+        }
+        // Deeper levels: one binary search per run of keys that share a file.
+        for level in 1..NUM_LEVELS {
+            let mut i = 0;
+            while i < user_keys.len() {
+                let Some(f) = self.find_file(level, user_keys[i]) else {
+                    i += 1;
+                    continue;
+                };
+                let end = i + user_keys[i..].partition_point(|k| *k <= f.largest_user_key());
+                ask(f, i..end)?;
+                i = end;
+            }
+        }
+        Ok(())
+    }
+
     /// Adds to `out` the iterators over the files `include` accepts: one per L0 file (they
     /// overlap), and one [`LevelIterator`] per deeper level with any such file (a level is
     /// one sorted run, so it is one child of the merge and opens one table at a time).

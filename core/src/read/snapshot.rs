@@ -120,6 +120,17 @@ impl Snapshot {
         self.inner.state.get_at(key, Some(self.inner.sequence))
     }
 
+    /// The value of each key in `keys` as of the snapshot, in the order given (see
+    /// [`Db::multi_get`](crate::Db::multi_get)).
+    ///
+    /// Errors: as [`Db::multi_get`](crate::Db::multi_get).
+    pub fn multi_get<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.inner.state.check_open()?;
+        self.inner
+            .state
+            .multi_get_at(keys, Some(self.inner.sequence))
+    }
+
     /// A cursor over the database as of the snapshot, within the bounds of `read` (its
     /// `snapshot` field is ignored: this snapshot is used).
     ///

@@ -55,6 +55,37 @@ impl SuperVersion {
         })
     }
 
+    /// [`get`](Self::get) of many keys at one sequence number: `user_keys` sorted
+    /// ascending without duplicates; one answer per key, in that order. Memtables answer
+    /// first, key by key; the keys they do not know go to [`Version::multi_get`] together.
+    ///
+    /// Errors: as [`get`](Self::get).
+    pub(crate) fn multi_get(
+        &self,
+        user_keys: &[&[u8]],
+        seq: SequenceNumber,
+        tables: &dyn TableSource,
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut out = vec![LookupResult::Absent; user_keys.len()];
+        for m in self.memtables() {
+            for (k, slot) in user_keys.iter().zip(out.iter_mut()) {
+                if matches!(slot, LookupResult::Absent) {
+                    *slot = m.get(k, seq);
+                }
+            }
+        }
+        if out.iter().any(|r| matches!(r, LookupResult::Absent)) {
+            self.version.multi_get(user_keys, seq, tables, &mut out)?;
+        }
+        Ok(out
+            .into_iter()
+            .map(|r| match r {
+                LookupResult::Found(v) => Some(v),
+                LookupResult::Deleted | LookupResult::Absent => None,
+            })
+            .collect())
+    }
+
     /// One merging iterator over the memtables `include_mem` accepts and the SSTables
     /// `include_file` accepts (see [`Version::add_iterators`]). Every iterator of the
     /// database, and the commit-time conflict check of transactions, is built here.

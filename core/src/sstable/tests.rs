@@ -1093,3 +1093,31 @@ fn meta_blocks_too_large_for_the_cache_stay_in_the_table() {
     assert!(cache.usage() <= cache.capacity());
     assert_eq!(stats.block_cache_hits.load(Ordering::Relaxed), 0);
 }
+
+#[test]
+fn multi_get_answers_as_get_does_for_sorted_runs() {
+    // Small blocks, so runs of keys share blocks, cross them, and the hot key's 40 versions
+    // span several; at several sequence numbers so some answers are older versions.
+    let fs = new_fs();
+    let input = entries(400);
+    for (block_size, bloom) in [(256, 10), (4096, 0)] {
+        build(&fs, "/mg.sst", opts(block_size, 4, bloom), &input);
+        let t = open(&fs, "/mg.sst").unwrap();
+        let mut users: Vec<Vec<u8>> = (0..420).flat_map(|i| [uk(i), absent_uk(i)]).collect();
+        users.push(format!("user-key-{:08}-hot", 200 * 3).into_bytes());
+        users.sort();
+        for seq in [6, 9, 1020, MAX_SEQUENCE_NUMBER] {
+            let targets: Vec<Vec<u8>> = users.iter().map(|u| seek_key(u, seq)).collect();
+            // Every key, then every 7th (long forward steps), then a short run.
+            for step in [1, 7, 50] {
+                let seek: Vec<&[u8]> = targets.iter().step_by(step).map(Vec::as_slice).collect();
+                let got = t.multi_get(&seek).unwrap();
+                assert_eq!(got.len(), seek.len());
+                for (s, g) in seek.iter().zip(got) {
+                    let want = expected_get(&input, user_key(s), seq);
+                    assert_eq!(g, want, "block {block_size}, seq {seq}, step {step}");
+                }
+            }
+        }
+    }
+}
