@@ -39,6 +39,9 @@ use super::index::TableIndex;
 use super::iter::TableIterator;
 use super::properties::TableProperties;
 
+/// An entry as a point lookup returns it: (internal key, value).
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// An open table. `Send + Sync`: share it with `Arc<Table>` between readers.
 pub struct Table {
     file: Arc<dyn RandomAccessFile>,
@@ -312,7 +315,7 @@ impl Table {
     /// `get` does.
     ///
     /// Errors: as [`get`](Self::get).
-    pub fn multi_get(&self, seek_keys: &[&[u8]]) -> Result<Vec<Option<(Vec<u8>, Vec<u8>)>>> {
+    pub fn multi_get(&self, seek_keys: &[&[u8]]) -> Result<Vec<Option<Entry>>> {
         /// How far the block iterator walks forward before a fresh seek is cheaper.
         const MAX_STEPS: usize = 16;
         let filter = self.filter()?;
