@@ -290,7 +290,7 @@ typedef struct kevo_txn kevo_txn;
 typedef struct kevo_txn_options kevo_txn_options;
 
 // Per-write settings for `kevo_put`, `kevo_delete` and `kevo_write`. Passing NULL means the
-// defaults (no extra sync).
+// defaults (logged, no extra sync).
 typedef struct kevo_write_options kevo_write_options;
 
 // The body of a transaction run by `kevo_txn_run`: it gets the transaction `txn` (valid only
@@ -476,6 +476,31 @@ kevo_status kevo_get(kevo_db *db,
                      uint8_t **value,
                      size_t *value_len,
                      kevo_error **err);
+
+// Reads the values of `num_keys` keys at one consistent view (as of `options`' snapshot, or
+// the latest state if `options` is NULL): no write that lands during the call is seen for
+// some keys and not others. Faster per key than a loop of `kevo_get` (the keys are sorted
+// and each table visited once). `keys[i]` / `key_lens[i]` is the i-th key (1 to 65535
+// bytes); keys may repeat. `keys` and `key_lens` may be NULL when `num_keys` is 0.
+//
+// On `KEVO_OK`, `values[i]` receives a kevo-allocated copy of the i-th value (never NULL
+// for a present key, even an empty value), freed by the caller with `kevo_free`, and
+// `value_lens[i]` its length; an absent key gives `values[i] = NULL`, `value_lens[i] = 0`.
+// On any other status every `values[i]` is NULL and nothing is allocated.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale handle, a NULL array when `num_keys`
+// is not 0, a NULL or invalid key (the first one found), a snapshot of another database;
+// `KEVO_CLOSED`; `KEVO_CORRUPTION`; `KEVO_IO_ERROR`; `KEVO_INTERNAL` if memory runs out.
+//
+// Thread-safety: any thread, concurrently with any other call on `db`.
+kevo_status kevo_multi_get(kevo_db *db,
+                           const kevo_read_options *options,
+                           size_t num_keys,
+                           const uint8_t *const *keys,
+                           const size_t *key_lens,
+                           uint8_t **values,
+                           size_t *value_lens,
+                           kevo_error **err);
 
 // Reads the value of `key` into the caller's buffer `buf` of `buf_len` bytes (`buf` may be
 // NULL when `buf_len` is 0). `*value_len` always receives the value's length when the key
@@ -1068,6 +1093,19 @@ void kevo_write_options_free(kevo_write_options *options);
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_write_options_set_sync(kevo_write_options *options, bool sync, kevo_error **err);
+
+// With `disable_wal` true, a write through these options skips the WAL: it goes to the
+// memtable only and is lost by a crash before that memtable is flushed to an SSTable (a
+// clean close does not flush it either: call `kevo_flush` first). For bulk loads that can be
+// redone. Default false. A write with both `sync` and `disable_wal` set fails with
+// `KEVO_INVALID_ARGUMENT` (a synced write needs the WAL).
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: as `kevo_write_options_set_sync`.
+kevo_status kevo_write_options_set_disable_wal(kevo_write_options *options,
+                                               bool disable_wal,
+                                               kevo_error **err);
 
 // Takes a snapshot of `db` as of now. On `KEVO_OK`, `*snapshot` receives a handle owned by
 // the caller (free it with `kevo_snapshot_free`); otherwise NULL.

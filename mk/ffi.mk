@@ -52,7 +52,7 @@ test-c: ffi-lib valgrind-available
 	@readelf -d $(KEVO_LIBDIR)/libkevo.so | grep -q 'SONAME.*\[libkevo.so.$(KEVO_ABI)\]' \
 	    || { echo "error: libkevo.so lacks the SONAME libkevo.so.$(KEVO_ABI)" >&2; exit 1; }
 	$(MAKE) -C examples-c header-check all
-	@set -e; for p in hello batch snapshot iterate transaction test_misuse; do \
+	@set -e; for p in hello batch snapshot iterate transaction multi_get test_misuse; do \
 	    echo "== valgrind examples-c/build/$$p"; \
 	    $(VALGRIND) examples-c/build/$$p; \
 	done

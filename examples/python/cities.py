@@ -41,7 +41,7 @@ def main(path: str) -> int:
             print("  " + show(key, value))
 
         print("\n# A reverse range: the last five keys in [JP/A, JP/B), descending")
-        for i, key in enumerate(db.keys(b"JP/A", b"JP/B", reverse=True)):
+        for i, key in enumerate(db.keys(start=b"JP/A", stop=b"JP/B", reverse=True)):
             if i == 5:
                 break
             print(f"  {key.decode()}")

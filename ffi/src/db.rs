@@ -1,7 +1,6 @@
 //! `kevo_db`: open, close, point reads and writes, flush, compaction, properties.
 
 use std::ffi::c_char;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::batch::kevo_batch;
@@ -110,24 +109,16 @@ pub extern "C" fn kevo_is_closed(db: *const kevo_db) -> bool {
     guard_value(true, || db_handle(db).map_or(true, |h| h.db.is_closed()))
 }
 
-/// Runs a write, then, if `options` asks for it, syncs the WAL.
-fn write_with(
+/// Runs a write with the engine's write options that `options` (NULL: the defaults) holds.
+pub(crate) fn write_with(
     h: &kevo_db,
     options: *const kevo_write_options,
-    write: impl FnOnce(&kevo::Db) -> kevo::Result<()>,
+    write: impl FnOnce(&kevo::Db, &kevo::WriteOptions) -> kevo::Result<()>,
 ) -> Result<kevo_status, Failure> {
-    let sync = match handle::get_opt::<kevo_write_options>(Kind::WriteOptions, options as usize)? {
-        Some(o) => o.sync.load(Ordering::Relaxed),
-        None => false,
-    };
-    write(&h.db)?;
-    if sync {
-        match h.db.sync_wal() {
-            // Closed by another thread since the write: closing synced the WAL.
-            Ok(()) | Err(kevo::Error::Closed) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let o = handle::get_opt::<kevo_write_options>(Kind::WriteOptions, options as usize)?
+        .map(|o| o.get())
+        .unwrap_or_default();
+    write(&h.db, &o)?;
     OK
 }
 
@@ -160,7 +151,7 @@ pub extern "C" fn kevo_put(
                 convert::value(value, value_len)?,
             )
         };
-        write_with(&h, options, |d| d.put(k, v))
+        write_with(&h, options, |d, o| d.put_opt(k, v, o))
     })
 }
 
@@ -182,7 +173,7 @@ pub extern "C" fn kevo_delete(
         let h = db_handle(db)?;
         // SAFETY: the caller guarantees `key[0..key_len]` is readable.
         let k = unsafe { convert::key(key, key_len) }?;
-        write_with(&h, options, |d| d.delete(k))
+        write_with(&h, options, |d, o| d.delete_opt(k, o))
     })
 }
 
@@ -206,7 +197,7 @@ pub extern "C" fn kevo_write(
         let h = db_handle(db)?;
         let b: Arc<kevo_batch> = handle::get(Kind::Batch, batch as usize)?;
         let guard = b.inner.lock();
-        write_with(&h, options, |d| d.write(&guard))
+        write_with(&h, options, |d, o| d.write_opt(&guard, o))
     })
 }
 
@@ -256,6 +247,100 @@ pub extern "C" fn kevo_get(
             || db_handle(db),
             |h, k| lookup(&h, options, k),
         )
+    })
+}
+
+/// Reads the values of `num_keys` keys at one consistent view (as of `options`' snapshot, or
+/// the latest state if `options` is NULL): no write that lands during the call is seen for
+/// some keys and not others. Faster per key than a loop of `kevo_get` (the keys are sorted
+/// and each table visited once). `keys[i]` / `key_lens[i]` is the i-th key (1 to
+/// {{max_key_size}} bytes); keys may repeat. `keys` and `key_lens` may be NULL when
+/// `num_keys` is 0.
+///
+/// On `KEVO_OK`, `values[i]` receives a kevo-allocated copy of the i-th value (never NULL
+/// for a present key, even an empty value), freed by the caller with `kevo_free`, and
+/// `value_lens[i]` its length; an absent key gives `values[i] = NULL`, `value_lens[i] = 0`.
+/// On any other status every `values[i]` is NULL and nothing is allocated.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale handle, a NULL array when `num_keys`
+/// is not 0, a NULL or invalid key (the first one found), a snapshot of another database;
+/// `KEVO_CLOSED`; `KEVO_CORRUPTION`; `KEVO_IO_ERROR`; `KEVO_INTERNAL` if memory runs out.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_multi_get(
+    db: *mut kevo_db,
+    options: *const kevo_read_options,
+    num_keys: usize,
+    keys: *const *const u8,
+    key_lens: *const usize,
+    values: *mut *mut u8,
+    value_lens: *mut usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        if num_keys == 0 {
+            db_handle(db)?;
+            return OK;
+        }
+        if num_keys > isize::MAX as usize / std::mem::size_of::<usize>() {
+            return Err(Failure::invalid(format!(
+                "num_keys {num_keys} is too large"
+            )));
+        }
+        let values = convert::out(values, "values")?;
+        let value_lens = convert::out(value_lens, "value_lens")?;
+        // SAFETY: both are non-NULL and the caller guarantees `num_keys` writable slots.
+        let (values, value_lens) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(values, num_keys),
+                std::slice::from_raw_parts_mut(value_lens, num_keys),
+            )
+        };
+        values.fill(std::ptr::null_mut());
+        value_lens.fill(0);
+        let h = db_handle(db)?;
+        if keys.is_null() || key_lens.is_null() {
+            return Err(Failure::invalid("keys and key_lens must not be NULL"));
+        }
+        // SAFETY: non-NULL, and the caller guarantees `num_keys` readable entries.
+        let (ptrs, lens) = unsafe {
+            (
+                std::slice::from_raw_parts(keys, num_keys),
+                std::slice::from_raw_parts(key_lens, num_keys),
+            )
+        };
+        let mut ks: Vec<&[u8]> = Vec::with_capacity(num_keys);
+        for (i, (&p, &len)) in ptrs.iter().zip(lens).enumerate() {
+            // SAFETY: the caller guarantees `keys[i][0..key_lens[i]]` is readable.
+            let k = unsafe { convert::key(p, len) }
+                .map_err(|f| Failure::new(f.code, format!("key {i}: {}", f.message)))?;
+            ks.push(k);
+        }
+        let found = match handle::get_opt::<kevo_read_options>(Kind::ReadOptions, options as usize)?
+        {
+            None => h.db.multi_get(&ks)?,
+            Some(o) => h.db.multi_get_opt(&ks, &o.inner.read())?,
+        };
+        for (i, v) in found.iter().enumerate() {
+            let Some(v) = v else { continue };
+            match convert::malloc_copy(v, false) {
+                Ok(p) => {
+                    values[i] = p;
+                    value_lens[i] = v.len();
+                }
+                Err(f) => {
+                    for slot in values.iter_mut().take(i) {
+                        // SAFETY: each non-NULL slot was allocated above by malloc.
+                        unsafe { libc::free(*slot as *mut libc::c_void) };
+                        *slot = std::ptr::null_mut();
+                    }
+                    value_lens.fill(0);
+                    return Err(f);
+                }
+            }
+        }
+        OK
     })
 }
 

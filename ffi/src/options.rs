@@ -50,9 +50,20 @@ pub struct kevo_read_options {
 }
 
 /// Per-write settings for `kevo_put`, `kevo_delete` and `kevo_write`. Passing NULL means the
-/// defaults (no extra sync).
+/// defaults (logged, no extra sync).
 pub struct kevo_write_options {
     pub(crate) sync: AtomicBool,
+    pub(crate) disable_wal: AtomicBool,
+}
+
+impl kevo_write_options {
+    /// The engine's options as set now.
+    pub(crate) fn get(&self) -> kevo::WriteOptions {
+        kevo::WriteOptions {
+            sync: self.sync.load(Ordering::Relaxed),
+            disable_wal: self.disable_wal.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Compression of SSTable data blocks (`kevo_options_set_compression`).
@@ -791,6 +802,7 @@ pub extern "C" fn kevo_write_options_new() -> *mut kevo_write_options {
     guard_value(std::ptr::null_mut(), || {
         let o = Arc::new(kevo_write_options {
             sync: AtomicBool::new(false),
+            disable_wal: AtomicBool::new(false),
         });
         handle::register(Kind::WriteOptions, o) as *mut kevo_write_options
     })
@@ -821,6 +833,28 @@ pub extern "C" fn kevo_write_options_set_sync(
     guard(err, || {
         let o: Arc<kevo_write_options> = handle::get(Kind::WriteOptions, options as usize)?;
         o.sync.store(sync, Ordering::Relaxed);
+        OK
+    })
+}
+
+/// With `disable_wal` true, a write through these options skips the WAL: it goes to the
+/// memtable only and is lost by a crash before that memtable is flushed to an SSTable (a
+/// clean close does not flush it either: call `kevo_flush` first). For bulk loads that can be
+/// redone. Default false. A write with both `sync` and `disable_wal` set fails with
+/// `KEVO_INVALID_ARGUMENT` (a synced write needs the WAL).
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: as `kevo_write_options_set_sync`.
+#[no_mangle]
+pub extern "C" fn kevo_write_options_set_disable_wal(
+    options: *mut kevo_write_options,
+    disable_wal: bool,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let o: Arc<kevo_write_options> = handle::get(Kind::WriteOptions, options as usize)?;
+        o.disable_wal.store(disable_wal, Ordering::Relaxed);
         OK
     })
 }

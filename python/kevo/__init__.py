@@ -288,9 +288,9 @@ class _Reads:
 
     def keys(
         self,
+        *,
         start: Optional[BytesLike] = None,
         stop: Optional[BytesLike] = None,
-        *,
         prefix: Optional[BytesLike] = None,
         reverse: bool = False,
     ) -> KeysView:
@@ -300,9 +300,9 @@ class _Reads:
 
     def values(
         self,
+        *,
         start: Optional[BytesLike] = None,
         stop: Optional[BytesLike] = None,
-        *,
         prefix: Optional[BytesLike] = None,
         reverse: bool = False,
     ) -> ValuesView:
@@ -312,9 +312,9 @@ class _Reads:
 
     def items(
         self,
+        *,
         start: Optional[BytesLike] = None,
         stop: Optional[BytesLike] = None,
-        *,
         prefix: Optional[BytesLike] = None,
         reverse: bool = False,
     ) -> ItemsView:

@@ -193,8 +193,10 @@ class WriteBatch:
     @property
     def size_in_bytes(self) -> int:
         """Encoded size of the batch, in bytes."""
-    def write(self) -> None:
-        """Writes the batch atomically, then empties it."""
+    def write(self, *, sync: bool = False, disable_wal: bool = False) -> None:
+        """Writes the batch atomically, then empties it. ``sync=True``: durable before it
+        returns, whatever the sync mode; ``disable_wal=True``: not logged (lost by a crash
+        before the next flush); both together raise :class:`InvalidArgumentError`."""
     def __enter__(self) -> WriteBatch:
         """The batch."""
     def __exit__(
@@ -259,27 +261,27 @@ class ItemsView(_Range, collections.abc.ItemsView[bytes, bytes]):
 class _Reads:
     def keys(
         self,
+        *,
         start: Optional[BytesLike] = None,
         stop: Optional[BytesLike] = None,
-        *,
         prefix: Optional[BytesLike] = None,
         reverse: bool = False,
     ) -> KeysView:
         """The keys in ``[start, stop)`` starting with ``prefix``, in order (descending if ``reverse``)."""
     def values(
         self,
+        *,
         start: Optional[BytesLike] = None,
         stop: Optional[BytesLike] = None,
-        *,
         prefix: Optional[BytesLike] = None,
         reverse: bool = False,
     ) -> ValuesView:
         """The values of the keys in ``[start, stop)`` starting with ``prefix``, in key order."""
     def items(
         self,
+        *,
         start: Optional[BytesLike] = None,
         stop: Optional[BytesLike] = None,
-        *,
         prefix: Optional[BytesLike] = None,
         reverse: bool = False,
     ) -> ItemsView:
@@ -301,6 +303,8 @@ class _Snapshot:
     def get(self, key: BytesLike) -> Optional[bytes]: ...
     @overload
     def get(self, key: BytesLike, default: _T) -> Union[bytes, _T]: ...
+    def get_many(self, keys: Iterable[BytesLike]) -> List[Optional[bytes]]:
+        """The value of each key as of the snapshot, in order; ``None`` where absent."""
     def __getitem__(self, key: BytesLike, /) -> bytes:
         """The value as of the snapshot; ``KeyError`` if absent."""
     def __contains__(self, key: object, /) -> bool:
@@ -372,6 +376,8 @@ class _Transaction:
     def get(self, key: BytesLike) -> Optional[bytes]: ...
     @overload
     def get(self, key: BytesLike, default: _T) -> Union[bytes, _T]: ...
+    def get_many(self, keys: Iterable[BytesLike]) -> List[Optional[bytes]]:
+        """The value of each key as the transaction sees it, in order; ``None`` where absent."""
     def __getitem__(self, key: BytesLike, /) -> bytes:
         """The value as the transaction sees it; ``KeyError`` if absent."""
     def __contains__(self, key: object, /) -> bool:
@@ -458,14 +464,21 @@ class _DB:
     def get(self, key: BytesLike) -> Optional[bytes]: ...
     @overload
     def get(self, key: BytesLike, default: _T) -> Union[bytes, _T]: ...
+    def get_many(self, keys: Iterable[BytesLike]) -> List[Optional[bytes]]:
+        """The value of each key, in order (``None`` where absent), all read at one
+        consistent view; faster per key than a loop of ``get``."""
     def __getitem__(self, key: BytesLike, /) -> bytes:
         """The value of ``key``; ``KeyError`` if absent."""
-    def put(self, key: BytesLike, value: BytesLike) -> None:
-        """Sets ``key`` to ``value``."""
+    def put(
+        self, key: BytesLike, value: BytesLike, *, sync: bool = False, disable_wal: bool = False
+    ) -> None:
+        """Sets ``key`` to ``value``. ``sync=True``: durable before it returns, whatever the
+        sync mode; ``disable_wal=True``: not logged (lost by a crash before the next
+        flush); both together raise :class:`InvalidArgumentError`."""
     def __setitem__(self, key: BytesLike, value: BytesLike, /) -> None:
         """Sets ``key`` to ``value``."""
-    def delete(self, key: BytesLike) -> None:
-        """Deletes ``key`` (no error if absent)."""
+    def delete(self, key: BytesLike, *, sync: bool = False, disable_wal: bool = False) -> None:
+        """Deletes ``key`` (no error if absent); ``sync`` and ``disable_wal`` as for ``put``."""
     def __delitem__(self, key: BytesLike, /) -> None:
         """Deletes ``key``; ``KeyError`` if absent."""
     def __contains__(self, key: object, /) -> bool:

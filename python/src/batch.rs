@@ -83,13 +83,15 @@ impl PyWriteBatch {
     }
 
     /// Writes the batch atomically, then empties it (so it can be reused).
-    fn write(&mut self, py: Python<'_>) -> PyResult<()> {
+    #[pyo3(signature = (*, sync = false, disable_wal = false))]
+    fn write(&mut self, py: Python<'_>, sync: bool, disable_wal: bool) -> PyResult<()> {
         let db = self.db.get(py)?;
         if db.is_closed() {
             return Err(to_py(py, kevo::Error::Closed));
         }
         let batch = &self.batch;
-        py.detach(|| db.write(batch)).py_err(py)?;
+        let o = crate::db::write_options(sync, disable_wal);
+        py.detach(|| db.write_opt(batch, &o)).py_err(py)?;
         self.batch.clear();
         Ok(())
     }
@@ -109,7 +111,7 @@ impl PyWriteBatch {
         _traceback: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         if exc_type.is_none_or(|t| t.is_none()) {
-            self.write(py)?;
+            self.write(py, false, false)?;
         } else {
             self.batch.clear();
         }

@@ -54,6 +54,16 @@ impl Source {
         }
     }
 
+    /// The values of `keys` at one view (a database's multi-get reads one super version; a
+    /// transaction answers key by key from its snapshot and own writes).
+    pub fn multi_get(&self, keys: &[Vec<u8>]) -> kevo::Result<Vec<Option<Vec<u8>>>> {
+        match self {
+            Source::Db(db) => db.multi_get(keys),
+            Source::Snapshot(_, s) => s.multi_get(keys),
+            Source::Txn(_, t) => keys.iter().map(|k| t.get(k)).collect(),
+        }
+    }
+
     /// A cursor within `read`'s bounds.
     pub fn iter(&self, read: ReadOptions) -> kevo::Result<kevo::Cursor> {
         match self {

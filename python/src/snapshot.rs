@@ -8,7 +8,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
-use crate::db::{key_error, lookup, range, PyDb};
+use crate::db::{key_error, lookup, lookup_many, range, PyDb};
 use crate::errors::closed;
 use crate::fork::Owned;
 use crate::iter::{self, Cursor, Mode, RangeIter, Source};
@@ -75,6 +75,16 @@ impl PySnapshot {
             Some(v) => Some(v.into_any()),
             None => default,
         })
+    }
+
+    /// The values of every key in the iterable `keys` as of the snapshot, in order, `None`
+    /// where absent.
+    fn get_many<'py>(
+        &self,
+        py: Python<'py>,
+        keys: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+        lookup_many(py, &self.source(py)?, keys)
     }
 
     /// `snap[key]`: the value as of the snapshot; `KeyError` if absent.

@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::convert::bytes_of;
-use crate::db::{key_error, lookup, range, storable, PyDb};
+use crate::db::{key_error, lookup, lookup_many, range, storable, PyDb};
 use crate::errors::{invalid_argument, is_conflict, to_py, IntoPy};
 use crate::fork::Owned;
 use crate::iter::{self, Mode, RangeIter, Source};
@@ -168,6 +168,16 @@ impl PyTransaction {
             Some(v) => Some(v.into_any()),
             None => default,
         })
+    }
+
+    /// The values of every key in the iterable `keys` as the transaction sees them, in
+    /// order, `None` where absent. With `serializable`, each key counts as read.
+    fn get_many<'py>(
+        &self,
+        py: Python<'py>,
+        keys: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+        lookup_many(py, &self.source(py)?, keys)
     }
 
     /// `txn[key]`: the value as the transaction sees it; `KeyError` if absent.

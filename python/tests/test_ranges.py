@@ -9,18 +9,31 @@ import kevo
 
 def test_ranges(abc_db: kevo.DB) -> None:
     db = abc_db
-    assert list(db.keys(b"b")) == [b"b", b"c", b"d", b"e"]
-    assert list(db.keys(None, b"c")) == [b"a", b"b"]
-    assert list(db.keys(b"b", b"d")) == [b"b", b"c"]
-    assert list(db.keys(b"b", b"d", reverse=True)) == [b"c", b"b"]
+    assert list(db.keys(start=b"b")) == [b"b", b"c", b"d", b"e"]
+    assert list(db.keys(stop=b"c")) == [b"a", b"b"]
+    assert list(db.keys(start=b"b", stop=b"d")) == [b"b", b"c"]
+    assert list(db.keys(start=b"b", stop=b"d", reverse=True)) == [b"c", b"b"]
     assert list(db.keys(reverse=True)) == [b"e", b"d", b"c", b"b", b"a"]
-    assert list(db.values(b"d")) == [b"D", b"E"]
-    assert list(db.items(b"d", reverse=True)) == [(b"e", b"E"), (b"d", b"D")]
-    assert list(db.keys(b"x")) == []
-    assert list(db.keys(b"c", b"a")) == []
-    assert list(db.keys(bytearray(b"b"), memoryview(b"c"))) == [b"b"]
+    assert list(db.values(start=b"d")) == [b"D", b"E"]
+    assert list(db.items(start=b"d", reverse=True)) == [(b"e", b"E"), (b"d", b"D")]
+    assert list(db.keys(start=b"x")) == []
+    assert list(db.keys(start=b"c", stop=b"a")) == []
+    assert list(db.keys(start=bytearray(b"b"), stop=memoryview(b"c"))) == [b"b"]
     with pytest.raises(TypeError):
-        db.keys("b")  # type: ignore[arg-type]
+        db.keys(start="b")  # type: ignore[arg-type]
+
+
+def test_range_arguments_are_keyword_only_as_a_dicts_views_take_none(db: kevo.DB) -> None:
+    # dict.items(None) raises TypeError; so do the views of a kevo mapping, instead of
+    # reading a positional None as an unbounded start.
+    db[b"a"] = b"A"
+    for view in (db.keys, db.values, db.items):
+        with pytest.raises(TypeError):
+            view(None)  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            view(b"a", b"b")  # type: ignore[misc]
+    with db.snapshot() as snap, pytest.raises(TypeError):
+        snap.items(None)  # type: ignore[misc]
 
 
 def test_prefix(db: kevo.DB) -> None:
@@ -28,13 +41,13 @@ def test_prefix(db: kevo.DB) -> None:
         db[k] = b"1"
     assert list(db.keys(prefix=b"FR/")) == [b"FR/Lyon", b"FR/Paris"]
     assert list(db.keys(prefix=b"FR/", reverse=True)) == [b"FR/Paris", b"FR/Lyon"]
-    assert list(db.keys(b"FR/M", prefix=b"FR/")) == [b"FR/Paris"]
+    assert list(db.keys(start=b"FR/M", prefix=b"FR/")) == [b"FR/Paris"]
     assert len(db.items(prefix=b"FR")) == 3
     assert list(db.keys(prefix=b"ZZ")) == []
 
 
 def test_views(abc_db: kevo.DB) -> None:
-    keys = abc_db.keys(b"b", b"e")
+    keys = abc_db.keys(start=b"b", stop=b"e")
     assert len(keys) == 3
     assert b"c" in keys and b"a" not in keys and b"e" not in keys and b"zz" not in keys
     assert list(reversed(keys)) == [b"d", b"c", b"b"]
@@ -124,7 +137,7 @@ def test_snapshot_isolation(abc_db: kevo.DB) -> None:
             snap[b"f"]
         assert len(snap) == 5 and bool(snap)
         assert list(snap) == [b"a", b"b", b"c", b"d", b"e"]
-        assert list(snap.keys(b"b", reverse=True)) == [b"e", b"d", b"c", b"b"]
+        assert list(snap.keys(start=b"b", reverse=True)) == [b"e", b"d", b"c", b"b"]
         assert list(snap.items(prefix=b"a")) == [(b"a", b"A")]
         c = snap.iterator()
         c.seek(b"b")

@@ -92,7 +92,7 @@ class KevoModel(RuleBasedStateMachine):
         )
         if reverse:
             expected.reverse()
-        assert list(self.db.items(start, stop, reverse=reverse)) == expected
+        assert list(self.db.items(start=start, stop=stop, reverse=reverse)) == expected
 
     @rule(prefix=keys)
     def prefix_scan(self, prefix: bytes) -> None:

@@ -34,8 +34,8 @@ def test_read_your_writes_get_and_ranges(abc_db: kevo.DB) -> None:
         txn[b"nope"]
     assert list(txn) == [b"a", b"b", b"bb", b"c", b"e"]
     assert len(txn) == 5 and bool(txn)
-    assert list(txn.items(b"b", b"e")) == [(b"b", b"B"), (b"bb", b"new"), (b"c", b"C2")]
-    assert list(txn.items(b"b", b"e", reverse=True)) == [
+    assert list(txn.items(start=b"b", stop=b"e")) == [(b"b", b"B"), (b"bb", b"new"), (b"c", b"C2")]
+    assert list(txn.items(start=b"b", stop=b"e", reverse=True)) == [
         (b"c", b"C2"),
         (b"bb", b"new"),
         (b"b", b"B"),
@@ -43,7 +43,7 @@ def test_read_your_writes_get_and_ranges(abc_db: kevo.DB) -> None:
     assert list(txn.keys(prefix=b"b")) == [b"b", b"bb"]
     assert list(txn.values(prefix=b"b", reverse=True)) == [b"new", b"B"]
     assert list(reversed(txn.keys())) == [b"e", b"c", b"bb", b"b", b"a"]
-    assert len(txn.keys(b"b")) == 4
+    assert len(txn.keys(start=b"b")) == 4
     # The database does not see the writes until commit.
     assert b"bb" not in db and db[b"d"] == b"D"
     txn.commit()

@@ -66,7 +66,7 @@ impl SuperVersion {
         seq: SequenceNumber,
         tables: &dyn TableSource,
     ) -> Result<Vec<Option<Vec<u8>>>> {
-        let mut out = vec![LookupResult::Absent; user_keys.len()];
+        let mut out: Vec<LookupResult> = user_keys.iter().map(|_| LookupResult::Absent).collect();
         for m in self.memtables() {
             for (k, slot) in user_keys.iter().zip(out.iter_mut()) {
                 if matches!(slot, LookupResult::Absent) {
