@@ -182,30 +182,29 @@ impl Version {
     ) -> Result<()> {
         debug_assert_eq!(user_keys.len(), out.len());
         let targets: Vec<Vec<u8>> = user_keys.iter().map(|k| seek_key(k, seq)).collect();
+        // Reused between tables: the positions asked about and their seek keys.
+        let mut wanted: Vec<usize> = Vec::with_capacity(user_keys.len());
+        let mut seek: Vec<&[u8]> = Vec::with_capacity(user_keys.len());
         // Asks table `f` about the still-unanswered keys among `range` (indices into
         // user_keys, all inside f's key range).
         let mut ask = |f: &FileMetaData, range: std::ops::Range<usize>| -> Result<()> {
-            let wanted: Vec<usize> = range
-                .filter(|&i| matches!(out[i], LookupResult::Absent))
-                .collect();
+            wanted.clear();
+            wanted.extend(range.filter(|&i| matches!(out[i], LookupResult::Absent)));
             if wanted.is_empty() {
                 return Ok(());
             }
-            let seek: Vec<&[u8]> = wanted.iter().map(|&i| targets[i].as_slice()).collect();
-            let answers = tables.table(f.number)?.multi_get(&seek)?;
-            for (i, answer) in wanted.into_iter().zip(answers) {
-                let Some((ikey, value)) = answer else {
-                    continue;
-                };
-                let p = parse_internal_key(&ikey).ok_or_else(|| {
+            seek.clear();
+            seek.extend(wanted.iter().map(|&i| targets[i].as_slice()));
+            tables.table(f.number)?.multi_get(&seek, |n, ikey, value| {
+                let p = parse_internal_key(ikey).ok_or_else(|| {
                     Error::corruption(format!("table {}", f.number), 0, "bad internal key")
                 })?;
-                out[i] = match p.kind {
-                    ValueKind::Put => LookupResult::Found(value),
+                out[wanted[n]] = match p.kind {
+                    ValueKind::Put => LookupResult::Found(value.to_vec()),
                     ValueKind::Delete => LookupResult::Deleted,
                 };
-            }
-            Ok(())
+                Ok(())
+            })
         };
         // L0 files overlap: each is asked about the run of keys inside its range.
         for f in &self.levels[0] {

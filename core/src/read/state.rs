@@ -199,32 +199,29 @@ impl ReadState {
         // Super version before sequence, as in get_at.
         let sv = self.current();
         let seq = seq.unwrap_or_else(|| self.last_sequence());
-        let mut sorted: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let mut values = sv.multi_get(&sorted, seq, self.tables.as_ref())?;
-        let position = |k: &K| {
-            sorted
-                .binary_search(&k.as_ref())
-                .expect("every key is among the sorted keys")
-        };
-        // A value is moved out at its key's last mention and cloned for earlier ones.
-        let mut mentions = vec![0u32; sorted.len()];
-        for k in keys {
-            mentions[position(k)] += 1;
-        }
-        Ok(keys
+        // Sorted (key, position) pairs: each run of equal keys is looked up once and its
+        // value moved to the run's first position, cloned to the others.
+        let mut order: Vec<(&[u8], usize)> = keys
             .iter()
-            .map(|k| {
-                let i = position(k);
-                mentions[i] -= 1;
-                if mentions[i] == 0 {
-                    values[i].take()
-                } else {
-                    values[i].clone()
-                }
-            })
-            .collect())
+            .enumerate()
+            .map(|(i, k)| (k.as_ref(), i))
+            .collect();
+        order.sort_unstable();
+        let mut unique: Vec<&[u8]> = Vec::with_capacity(order.len());
+        for (k, _) in &order {
+            if unique.last() != Some(k) {
+                unique.push(k);
+            }
+        }
+        let values = sv.multi_get(&unique, seq, self.tables.as_ref())?;
+        let mut out: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+        for (run, value) in order.chunk_by(|a, b| a.0 == b.0).zip(values) {
+            for &(_, i) in &run[1..] {
+                out[i] = value.clone();
+            }
+            out[run[0].1] = value;
+        }
+        Ok(out)
     }
 
     /// [`multi_get_at`](Self::multi_get_at) at `read`'s snapshot (or now).

@@ -39,9 +39,6 @@ use super::index::TableIndex;
 use super::iter::TableIterator;
 use super::properties::TableProperties;
 
-/// An entry as a point lookup returns it: (internal key, value).
-pub type Entry = (Vec<u8>, Vec<u8>);
-
 /// An open table. `Send + Sync`: share it with `Arc<Table>` between readers.
 pub struct Table {
     file: Arc<dyn RandomAccessFile>,
@@ -312,18 +309,23 @@ impl Table {
     /// iterator moves forward from one key to the next instead of seeking afresh (binary
     /// search over the restart points) each time — the sorted batch that RocksDB's
     /// `MultiGet` exploits. A key whose versions run on into the next block is looked up as
-    /// `get` does.
+    /// `get` does. Each entry found is passed to `found` as (position in `seek_keys`,
+    /// internal key, value), borrowed from the block, so nothing is copied that the caller
+    /// does not keep.
     ///
-    /// Errors: as [`get`](Self::get).
-    pub fn multi_get(&self, seek_keys: &[&[u8]]) -> Result<Vec<Option<Entry>>> {
+    /// Errors: as [`get`](Self::get); whatever `found` returns (the walk stops).
+    pub fn multi_get(
+        &self,
+        seek_keys: &[&[u8]],
+        mut found: impl FnMut(usize, &[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
         /// How far the block iterator walks forward before a fresh seek is cheaper.
         const MAX_STEPS: usize = 16;
         let filter = self.filter()?;
         let index = self.index()?;
         let stats = self.cached.as_ref().map(|c| &*c.stats);
-        let mut out = Vec::with_capacity(seek_keys.len());
         let mut current: Option<(usize, BlockIter)> = None;
-        for &seek_key in seek_keys {
+        for (n, &seek_key) in seek_keys.iter().enumerate() {
             if seek_key.len() < TRAILER_LEN {
                 return Err(Error::InvalidArgument(format!(
                     "seek key of {} bytes is not an internal key",
@@ -335,12 +337,11 @@ impl Table {
                 if let Some(s) = stats {
                     Counters::add(&s.bloom_negatives, 1);
                 }
-                out.push(None);
                 continue;
             }
             let i = index.seek(seek_key);
-            let found = if i >= index.len() {
-                None
+            let hit = if i >= index.len() {
+                false
             } else {
                 let it = match &mut current {
                     Some((block, it)) if *block == i => {
@@ -365,29 +366,36 @@ impl Table {
                 };
                 if it.valid() {
                     if user_key(it.key()) != target_user_key {
-                        None
+                        false
                     } else if parse_internal_key(it.key()).is_none() {
                         let detail = "data block holds a malformed internal key";
                         return Err(self.corruption(index.handle(i).offset, detail));
                     } else {
-                        Some((it.key().to_vec(), it.value().to_vec()))
+                        found(n, it.key(), it.value())?;
+                        true
                     }
                 } else {
                     it.status()?;
                     // The block ended before the key: its versions may continue in the next.
-                    self.get_unfiltered(seek_key, target_user_key)?
+                    match self.get_unfiltered(seek_key, target_user_key)? {
+                        Some((k, v)) => {
+                            found(n, &k, &v)?;
+                            true
+                        }
+                        None => false,
+                    }
                 }
             };
             if let Some(s) = stats.filter(|_| filter.is_enabled()) {
-                let counter = match found {
-                    Some(_) => &s.bloom_true_positives,
-                    None => &s.bloom_false_positives,
+                let counter = if hit {
+                    &s.bloom_true_positives
+                } else {
+                    &s.bloom_false_positives
                 };
                 Counters::add(counter, 1);
             }
-            out.push(found);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// [`get`](Self::get) after the filter let `target_user_key` through.
