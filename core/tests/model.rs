@@ -35,6 +35,8 @@ enum Op {
     ReleaseSnapshot(usize),
     /// Point lookup at the i-th held snapshot.
     GetAt(usize, Vec<u8>),
+    /// Many point lookups at once, now or (Some) at the i-th held snapshot.
+    MultiGet(Option<usize>, Vec<Vec<u8>>),
     /// An iterator walk, at the i-th held snapshot or (None) at the present.
     Iterate(Option<usize>, IterSpec),
     CompactRange(Option<Vec<u8>>, Option<Vec<u8>>),
@@ -88,6 +90,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::TakeSnapshot),
         1 => any::<usize>().prop_map(Op::ReleaseSnapshot),
         2 => (any::<usize>(), key()).prop_map(|(i, k)| Op::GetAt(i, k)),
+        2 => (prop::option::of(any::<usize>()), prop::collection::vec(key(), 0..12))
+            .prop_map(|(i, ks)| Op::MultiGet(i, ks)),
         4 => (prop::option::of(any::<usize>()), iter_spec()).prop_map(|(i, s)| Op::Iterate(i, s)),
         1 => (prop::option::of(key()), prop::option::of(key())).prop_map(|(a, b)| Op::CompactRange(a, b)),
     ]
@@ -327,6 +331,16 @@ fn check(config: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     };
                     prop_assert_eq!(db.get_opt(&k, &read).unwrap(), old.get(&k).cloned());
                 }
+            }
+            Op::MultiGet(at, keys) => {
+                let held = at.and_then(|i| snapshots.get(i % snapshots.len().max(1)));
+                let (got, want_from) = match held {
+                    Some((snap, old)) => (snap.multi_get(&keys).unwrap(), old),
+                    None => (db.multi_get(&keys).unwrap(), &model),
+                };
+                let want: Vec<Option<Vec<u8>>> =
+                    keys.iter().map(|k| want_from.get(k).cloned()).collect();
+                prop_assert_eq!(got, want, "step {}", step);
             }
             Op::Iterate(at, spec) => {
                 let held = at.and_then(|i| snapshots.get(i % snapshots.len().max(1)));
