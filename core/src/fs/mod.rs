@@ -88,6 +88,34 @@ pub trait RandomAccessFile: Send + Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The file's length in bytes now, asked of the file system (`fstat` through the open
+    /// descriptor, so it works on a file unlinked since): for a file another process may
+    /// shorten, such as a live writer's WAL segment read by a read-only handle. Defaults to
+    /// [`len`](Self::len), right for files that never change after open.
+    ///
+    /// Errors: [`Error::Io`](crate::Error::Io) if the file system cannot say.
+    fn current_len(&self) -> Result<u64> {
+        Ok(self.len())
+    }
+}
+
+/// A view of `file` that ends at `len` bytes (at most the file's own length): for reading a
+/// file again at a length learnt later with
+/// [`RandomAccessFile::current_len`].
+pub(crate) struct TruncatedView {
+    pub(crate) file: Arc<dyn RandomAccessFile>,
+    pub(crate) len: u64,
+}
+
+impl RandomAccessFile for TruncatedView {
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.file.read_exact_at(offset, buf)
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
 }
 
 /// A held directory lock; dropping it releases the lock.

@@ -99,6 +99,14 @@ impl RandomAccessFile for OsRandomAccessFile {
     fn len(&self) -> u64 {
         self.len
     }
+
+    fn current_len(&self) -> Result<u64> {
+        Ok(self
+            .file
+            .metadata()
+            .map_err(|e| io_err("stat", &self.path, e))?
+            .len())
+    }
 }
 
 #[derive(Debug)]

@@ -137,6 +137,37 @@ impl LogReader {
         }
     }
 
+    /// A reader over `file` that starts at `start`, the [`position`](Self::position) an
+    /// earlier reader of the same log reached: for following a log another process keeps
+    /// appending to (a read-only handle tailing the live manifest). `file`'s
+    /// [`len`](RandomAccessFile::len) is taken as the end, so pass a view at the file's
+    /// current length. A `start` at or past the end reads nothing.
+    ///
+    /// Errors: [`Error::Io`] if the block holding `start` cannot be read.
+    pub fn resume(
+        file: Arc<dyn RandomAccessFile>,
+        file_name: String,
+        mode: WalRecoveryMode,
+        start: u64,
+    ) -> Result<Self> {
+        let mut r = LogReader::new(file, file_name, mode);
+        if start >= r.file_len {
+            r.next_block = r.file_len;
+            r.block_start = start;
+            return Ok(r);
+        }
+        r.next_block = start - start % BLOCK_SIZE as u64;
+        r.load_next_block()?;
+        r.pos = (start - r.block_start) as usize;
+        Ok(r)
+    }
+
+    /// File offset just past the last record returned: where a
+    /// [`resume`](Self::resume)d reader picks up once the log has grown.
+    pub fn position(&self) -> u64 {
+        self.block_start + self.pos as u64
+    }
+
     /// The next record as `(offset of its first fragment's header, payload)`, or `Ok(None)` at
     /// the end: the file ended cleanly, or the rest of it was dropped as the mode allows (see
     /// [`dropped_tail`](Self::dropped_tail)).
