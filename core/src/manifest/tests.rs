@@ -440,3 +440,41 @@ fn version_set_can_live_in_a_mutex_shared_between_threads() {
     assert_send_sync::<Version>();
     assert_send_sync::<std::sync::Mutex<VersionSet>>();
 }
+
+/// A read-only set follows the writer's manifest edit by edit, and through rollovers, to
+/// the state a fresh recovery would give; it never writes.
+#[test]
+fn read_only_set_follows_appends_and_rollovers() {
+    let (mem, fs, dir) = setup();
+    let mut w = VersionSet::create(fs.clone(), &dir, OPTIONS.into()).unwrap();
+    let mut r = VersionSet::recover_read_only(fs.clone(), &dir).unwrap();
+    assert_eq!(state(&r), state(&w));
+    let files_before = mem.list(&dir).unwrap();
+    // Nothing new: no change.
+    r.catch_up_read_only().unwrap();
+    assert_eq!(state(&r), state(&w));
+    run_workload(&mut w);
+    r.catch_up_read_only().unwrap();
+    assert_eq!(state(&r), state(&w));
+    assert_eq!(mem.list(&dir).unwrap().len(), files_before.len());
+    // Force rollovers: edits now start new manifests, deleting the old ones.
+    w.set_max_manifest_size(1);
+    let first_manifest = w.manifest_number();
+    for i in 0..6 {
+        let t = w.new_file_number();
+        let mut e = VersionEdit::new();
+        e.add_file(2, table(t, &format!("z{i}"), &format!("z{i}z"), 1));
+        w.log_and_apply(e).unwrap();
+        r.catch_up_read_only().unwrap();
+        assert_eq!(state(&r), state(&w), "after edit {i}");
+        assert_eq!(r.manifest_number(), w.manifest_number());
+    }
+    assert!(
+        w.manifest_number() > first_manifest + 1,
+        "rolled over twice"
+    );
+    let err = r.log_and_apply(VersionEdit::new()).unwrap_err();
+    assert!(matches!(err, Error::ReadOnly(_)), "{err:?}");
+    let err = w.catch_up_read_only().unwrap_err();
+    assert!(matches!(err, Error::ReadOnly(_)), "{err:?}");
+}

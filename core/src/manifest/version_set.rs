@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::filename::{current_path, manifest_name, manifest_path, parse_file_name, FileKind};
-use crate::fs::{write_file_atomic, FileSystem};
+use crate::fs::{write_file_atomic, FileSystem, RandomAccessFile, TruncatedView};
 use crate::wal::{LogReader, LogWriter, WalRecoveryMode};
 
 use super::version::{Version, VersionBuilder};
@@ -45,7 +45,8 @@ pub struct VersionSet {
     fs: Arc<dyn FileSystem>,
     dir: PathBuf,
     current: Arc<Version>,
-    manifest: LogWriter,
+    /// `None` for a read-only set ([`VersionSet::recover_read_only`]): nothing is logged.
+    manifest: Option<LogWriter>,
     manifest_number: u64,
     /// Size of the manifest right after its snapshot edit.
     manifest_base_size: u64,
@@ -56,6 +57,9 @@ pub struct VersionSet {
     options_text: String,
     format_version: u32,
     failed: Option<String>,
+    /// Read-only sets: the manifest being followed (held open, so the writer deleting it at
+    /// a rollover does not cut the read short) and the offset just past its last edit read.
+    tail: Option<(Arc<dyn RandomAccessFile>, u64)>,
 }
 
 /// The scalar state a snapshot edit records besides the files.
@@ -113,7 +117,7 @@ impl VersionSet {
             dir: dir.to_owned(),
             current: Arc::new(version),
             manifest_base_size: manifest.len(),
-            manifest,
+            manifest: Some(manifest),
             manifest_number,
             max_manifest_size: MAX_MANIFEST_SIZE,
             next_file_number: counters.next_file_number,
@@ -122,6 +126,7 @@ impl VersionSet {
             options_text: counters.options_text.to_owned(),
             format_version: counters.format_version,
             failed: None,
+            tail: None,
         })
     }
 
@@ -147,6 +152,87 @@ impl VersionSet {
     /// manifest's format version is newer than [`MANIFEST_FORMAT_VERSION`]; [`Error::Io`] from
     /// the file system.
     pub fn recover(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<VersionSet> {
+        Self::recover_inner(fs, dir, false)
+    }
+
+    /// Reads `CURRENT` and replays the manifest it names, as [`recover`](Self::recover)
+    /// does, but writes nothing: no new manifest, `CURRENT` untouched. The set is read-only:
+    /// [`log_and_apply`](Self::log_and_apply) returns [`Error::ReadOnly`]. Used by read-only
+    /// opens and [`Db::refresh`](crate::Db::refresh), which call it again for each catch-up.
+    ///
+    /// Errors: as [`recover`](Self::recover).
+    pub fn recover_read_only(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<VersionSet> {
+        Self::recover_inner(fs, dir, true)
+    }
+
+    /// Moves a read-only set to the manifest's latest state: reads the edits the writer has
+    /// appended since the last call (RocksDB's secondary instance tails the MANIFEST the same
+    /// way), or, if `CURRENT` now names a newer manifest, replays that one whole. Tailing
+    /// keeps a refresh's cost proportional to what changed, which matters beside a writer
+    /// that flushes and compacts often: the longer the read, the likelier the writer deletes a
+    /// table of the version read before the reader opens it.
+    ///
+    /// Errors: [`Error::ReadOnly`] if the set is not read-only; [`Error::Corruption`] for a
+    /// damaged edit (the set is then unchanged); otherwise as
+    /// [`recover_read_only`](Self::recover_read_only).
+    pub fn catch_up_read_only(&mut self) -> Result<()> {
+        let Some((file, offset)) = self.tail.clone() else {
+            return Err(Error::ReadOnly(
+                "only a read-only version set follows the manifest".into(),
+            ));
+        };
+        if read_current(self.fs.as_ref(), &self.dir)? != self.manifest_number {
+            *self = Self::recover_read_only(self.fs.clone(), &self.dir)?;
+            return Ok(());
+        }
+        let label = manifest_path(&self.dir, self.manifest_number)
+            .display()
+            .to_string();
+        let len = file.current_len()?;
+        let view = Arc::new(TruncatedView {
+            file: file.clone(),
+            len,
+        });
+        let mut reader = LogReader::resume(
+            view,
+            label.clone(),
+            WalRecoveryMode::TolerateIncompleteTail,
+            offset,
+        )?;
+        let mut builder = VersionBuilder::from_version(&self.current);
+        let mut end = offset;
+        let (mut log_number, mut next_file_number, mut last_sequence) =
+            (self.log_number, self.next_file_number, self.last_sequence);
+        let mut options_text = None;
+        while let Some((at, record)) = reader.read_record()? {
+            let edit = VersionEdit::decode(&record, &label, at)?;
+            builder
+                .apply(&edit)
+                .map_err(|d| Error::corruption(&label, at, d))?;
+            log_number = edit.log_number.unwrap_or(log_number);
+            next_file_number = edit.next_file_number.unwrap_or(next_file_number);
+            last_sequence = edit.last_sequence.unwrap_or(last_sequence);
+            options_text = edit.options.or(options_text);
+            end = reader.position();
+        }
+        if end != offset {
+            self.current = Arc::new(
+                builder
+                    .build()
+                    .map_err(|d| Error::corruption(&label, end, d))?,
+            );
+            self.log_number = log_number;
+            self.next_file_number = next_file_number;
+            self.last_sequence = last_sequence;
+            if let Some(o) = options_text {
+                self.options_text = o;
+            }
+            self.tail = Some((file, end));
+        }
+        Ok(())
+    }
+
+    fn recover_inner(fs: Arc<dyn FileSystem>, dir: &Path, read_only: bool) -> Result<VersionSet> {
         let old_number = read_current(fs.as_ref(), dir)?;
         let old_name = manifest_name(old_number);
         let old_path = manifest_path(dir, old_number);
@@ -159,8 +245,12 @@ impl VersionSet {
             ),
             e => e,
         })?;
-        let mut reader =
-            LogReader::new(file, label.clone(), WalRecoveryMode::TolerateIncompleteTail);
+        let mut reader = LogReader::new(
+            file.clone(),
+            label.clone(),
+            WalRecoveryMode::TolerateIncompleteTail,
+        );
+        let mut tail_offset = 0;
 
         let mut builder = VersionBuilder::default();
         let mut format_version = None;
@@ -185,6 +275,7 @@ impl VersionSet {
             next_file_number = edit.next_file_number.or(next_file_number);
             last_sequence = edit.last_sequence.or(last_sequence);
             last_offset = offset;
+            tail_offset = reader.position();
         }
         let missing = |field: &str| {
             Error::corruption(
@@ -215,6 +306,24 @@ impl VersionSet {
             next_file_number,
             last_sequence,
         };
+        if read_only {
+            return Ok(VersionSet {
+                fs,
+                dir: dir.to_owned(),
+                current: Arc::new(version),
+                manifest: None,
+                manifest_number: old_number,
+                manifest_base_size: 0,
+                max_manifest_size: MAX_MANIFEST_SIZE,
+                next_file_number,
+                last_sequence,
+                log_number,
+                options_text,
+                format_version,
+                failed: None,
+                tail: Some((file, tail_offset)),
+            });
+        }
         Self::start(fs, dir, version, manifest_number, &counters)
     }
 
@@ -252,6 +361,11 @@ impl VersionSet {
                 std::io::Error::other("version set failed"),
             ));
         }
+        let Some(manifest_len) = self.manifest.as_ref().map(LogWriter::len) else {
+            return Err(Error::ReadOnly(
+                "the manifest of a read-only database is not written".into(),
+            ));
+        };
         if edit
             .format_version
             .is_some_and(|v| v != self.format_version)
@@ -279,14 +393,15 @@ impl VersionSet {
         let log_number = edit.log_number.unwrap_or(self.log_number);
         self.mark_file_number_used(log_number);
 
-        let result = if self.manifest.len() >= self.rollover_size() {
+        let result = if manifest_len >= self.rollover_size() {
             self.roll_over(&version, log_number, edit.options.as_deref())
         } else {
             edit.next_file_number = Some(self.next_file_number);
             edit.last_sequence = Some(self.last_sequence);
-            self.manifest
+            let manifest = self.manifest.as_mut().expect("checked above");
+            manifest
                 .add_record(&edit.encode())
-                .and_then(|()| self.manifest.sync())
+                .and_then(|()| manifest.sync())
         };
         if let Err(e) = result {
             self.failed = Some(e.to_string());
@@ -363,7 +478,7 @@ impl VersionSet {
 
     /// The manifest's current size in bytes.
     pub fn manifest_size(&self) -> u64 {
-        self.manifest.len()
+        self.manifest.as_ref().map_or(0, LogWriter::len)
     }
 
     fn rollover_size(&self) -> u64 {
@@ -393,7 +508,7 @@ impl VersionSet {
         );
         let writer = start_manifest(self.fs.as_ref(), &self.dir, number, &snapshot)?;
         self.manifest_base_size = writer.len();
-        self.manifest = writer;
+        self.manifest = Some(writer);
         self.manifest_number = number;
         Ok(())
     }
@@ -516,7 +631,7 @@ impl fmt::Debug for VersionSet {
             .field("dir", &self.dir)
             .field("current", &self.current)
             .field("manifest_number", &self.manifest_number)
-            .field("manifest_size", &self.manifest.len())
+            .field("manifest_size", &self.manifest_size())
             .field("next_file_number", &self.next_file_number)
             .field("last_sequence", &self.last_sequence)
             .field("log_number", &self.log_number)
