@@ -182,6 +182,13 @@ pub struct Options {
     /// Fail with [`Error::InvalidArgument`] if a database already exists. Default `false`.
     /// Not persisted.
     pub error_if_exists: bool,
+    /// Open read-only, beside any number of other readers and one writer (another process
+    /// or this one): no `LOCK` taken, nothing written, created or deleted in the directory,
+    /// no background threads; every write returns [`Error::ReadOnly`]. The handle sees the
+    /// database as of its open (manifest and WAL tail) until [`Db::refresh`](crate::Db::refresh).
+    /// The directory must hold a database (`create_if_missing` is ignored). Default `false`.
+    /// Not persisted.
+    pub read_only: bool,
     /// Write durability, see [`SyncMode`]. Default [`SyncMode::None`]. Persisted.
     pub sync_mode: SyncMode,
     /// Bytes of entries the memtable holds before it becomes immutable and is flushed to an
@@ -281,6 +288,7 @@ impl Default for Options {
         Options {
             create_if_missing: true,
             error_if_exists: false,
+            read_only: false,
             sync_mode: SyncMode::None,
             memtable_size: 16 << 20,
             max_immutable_memtables: 2,
@@ -314,6 +322,7 @@ impl fmt::Debug for Options {
         f.debug_struct("Options")
             .field("create_if_missing", &self.create_if_missing)
             .field("error_if_exists", &self.error_if_exists)
+            .field("read_only", &self.read_only)
             .field("sync_mode", &self.sync_mode)
             .field("memtable_size", &self.memtable_size)
             .field("max_immutable_memtables", &self.max_immutable_memtables)
@@ -379,6 +388,10 @@ impl Options {
     setter!(
         /// Sets [`Options::error_if_exists`].
         error_if_exists: bool
+    );
+    setter!(
+        /// Sets [`Options::read_only`].
+        read_only: bool
     );
     setter!(
         /// Sets [`Options::sync_mode`].

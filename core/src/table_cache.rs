@@ -38,6 +38,10 @@ pub(crate) struct TableCache {
     tables: Cache<u64, Arc<Table>, UnitWeighter>,
     block_cache: Arc<BlockCache>,
     stats: Arc<Counters>,
+    /// Read-only handles: every table of the current version, opened when the version was
+    /// installed and kept open (outside `max_open_files`) so that the writer deleting the
+    /// file leaves it readable through the descriptor (see [`TableCache::pin`]).
+    pinned: parking_lot::RwLock<std::collections::HashMap<u64, Arc<Table>>>,
 }
 
 impl std::fmt::Debug for TableCache {
@@ -79,6 +83,7 @@ impl TableCache {
             block_cache: Arc::new(BlockCache::new(options.block_cache_size as u64)),
             stats,
             cache_index_and_filter_blocks: options.cache_index_and_filter_blocks,
+            pinned: Default::default(),
         }
     }
 
@@ -90,6 +95,9 @@ impl TableCache {
     /// [`Error::Io`](crate::Error::Io). A failed open is not cached: the next call tries
     /// again.
     pub(crate) fn get(&self, number: u64) -> Result<Arc<Table>> {
+        if let Some(t) = self.pinned.read().get(&number) {
+            return Ok(t.clone());
+        }
         self.tables
             .get_or_insert_with(&number, || -> Result<Arc<Table>> {
                 let path = table_path(&self.dir, number);
@@ -104,6 +112,25 @@ impl TableCache {
                 )?;
                 Ok(Arc::new(table))
             })
+    }
+
+    /// Opens every table in `numbers` (reusing those already open) and keeps exactly those
+    /// open until the next call: a read-only handle's pinning of its version's files. An
+    /// open descriptor keeps an unlinked file readable (POSIX), so the writer's compactions
+    /// may delete a pinned table without breaking the reader. Tables of an older version
+    /// that a reader still holds stay open through their own `Arc`s.
+    ///
+    /// Errors: as [`get`](Self::get), for the first table that fails to open (a
+    /// [`Error::NotFound`](crate::Error::NotFound) means the writer deleted it first); the
+    /// pinned set is then unchanged.
+    pub(crate) fn pin(&self, numbers: impl IntoIterator<Item = u64>) -> Result<()> {
+        let mut next = std::collections::HashMap::new();
+        for n in numbers {
+            let t = self.get(n)?;
+            next.insert(n, t);
+        }
+        *self.pinned.write() = next;
+        Ok(())
     }
 
     /// Bytes the block cache holds and its capacity, both in bytes ((0, 0) when disabled).

@@ -39,6 +39,7 @@
 
 mod background;
 mod open;
+mod read_only;
 mod wal_segments;
 mod write;
 
@@ -151,6 +152,49 @@ impl Db {
     pub fn reopen_on(path: impl AsRef<Path>, fs: Arc<dyn FileSystem>) -> Result<Db> {
         let options = Options::default().fs(fs).create_if_missing(false);
         open::open(path.as_ref(), options, true)
+    }
+
+    /// Opens the existing database in `path` read-only, with the options stored in its
+    /// manifest, on the real file system: beside any number of other read-only handles and
+    /// one writer, in this process or others. Takes no lock, writes, creates or deletes no
+    /// file, starts no thread. The handle sees the database as of this call, the writer's
+    /// unflushed WAL included, until [`Db::refresh`]. Every write ([`Db::put`],
+    /// [`Db::delete`], [`Db::write`], their `_opt` forms, [`Db::flush`],
+    /// [`Db::compact_range`], [`Db::sync_wal`], a transaction's commit) returns
+    /// [`Error::ReadOnly`]. How it survives the writer deleting files is in the module docs
+    /// of `db/read_only.rs`, summarised in the README.
+    ///
+    /// Errors: [`Error::NotFound`] if there is no database at `path` (the directory is never
+    /// created); [`Error::Corruption`] for a damaged manifest or WAL; [`Error::Io`].
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Db> {
+        let options = Options::default().create_if_missing(false).read_only(true);
+        open::open(path.as_ref(), options, true)
+    }
+
+    /// Moves a read-only handle to the writer's latest state (RocksDB's
+    /// `TryCatchUpWithPrimary`): reads the manifest edits appended since the last refresh
+    /// (or, after a rollover, the new manifest `CURRENT` names), pins the new version's
+    /// tables, and replays the WAL tail again.
+    /// Snapshots and iterators taken before keep their view. If the writer deletes a file
+    /// between the manifest read and its open, the catch-up starts again from `CURRENT`; on
+    /// error the handle keeps its previous state.
+    ///
+    /// Errors: [`Error::InvalidArgument`] on a handle that is not read-only (it is always
+    /// current); [`Error::Closed`]; [`Error::NotFound`] if files kept vanishing for 100
+    /// attempts or the database was removed; [`Error::Corruption`]; [`Error::Io`].
+    pub fn refresh(&self) -> Result<()> {
+        self.inner.read.check_open()?;
+        if !self.inner.options.read_only {
+            return Err(Error::InvalidArgument(
+                "refresh is for read-only handles; a writable handle is always current".into(),
+            ));
+        }
+        read_only::catch_up(&self.inner)
+    }
+
+    /// Whether this handle was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.options.read_only
     }
 
     /// Sets `key` to `value`.
@@ -335,6 +379,7 @@ impl Db {
     /// Errors: [`Error::Closed`]; [`Error::Background`] / [`Error::Io`] /
     /// [`Error::Corruption`] if a flush or compaction fails.
     pub fn compact_range(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
+        self.inner.check_not_read_only()?;
         self.flush()?;
         self.inner.compact_range(start, end)
     }
@@ -346,6 +391,7 @@ impl Db {
     /// further writes, since what the WAL holds is unknown).
     pub fn sync_wal(&self) -> Result<()> {
         self.inner.read.check_open()?;
+        self.inner.check_not_read_only()?;
         let r = self.inner.wal.lock().sync();
         if let Err(e) = &r {
             self.inner.set_bg_error(e);
@@ -465,8 +511,20 @@ impl DbInner {
     /// to accept writes safely.
     pub(crate) fn check_writable(&self) -> Result<()> {
         self.read.check_open()?;
+        self.check_not_read_only()?;
         if let Some(e) = &self.bg.lock().error {
             return Err(Error::Background(e.clone()));
+        }
+        Ok(())
+    }
+
+    /// Errors: [`Error::ReadOnly`] for a read-only handle.
+    pub(crate) fn check_not_read_only(&self) -> Result<()> {
+        if self.options.read_only {
+            return Err(Error::ReadOnly(format!(
+                "{} is open read-only",
+                self.dir.display()
+            )));
         }
         Ok(())
     }

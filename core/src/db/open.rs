@@ -43,6 +43,9 @@ use crate::wal::{LogReader, LogWriter, WalRecoveryMode};
 
 pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Result<Db> {
     options.validate()?;
+    if options.read_only {
+        return open_read_only(dir, options, use_stored_options);
+    }
     let fs = options.fs.clone();
     if !fs.exists(dir) {
         if !options.create_if_missing {
@@ -88,38 +91,7 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
         })?;
     }
 
-    let counters = Arc::new(Counters::default());
-    let tables = Arc::new(TableCache::new(
-        fs.clone(),
-        dir.to_path_buf(),
-        &options,
-        counters.clone(),
-    ));
-    // A placeholder memtable until recovery publishes the real one below.
-    let read = ReadState::new(
-        SuperVersion {
-            mem: Arc::new(MemTable::new(0, 4096)),
-            imm: Vec::new(),
-            version: versions.current(),
-        },
-        versions.last_sequence(),
-        tables,
-    );
-    let inner = DbInner {
-        dir: dir.to_path_buf(),
-        fs: fs.clone(),
-        lock: Mutex::new(Some(lock)),
-        write_queue: WriteQueue::default(),
-        wal: Mutex::new(WalSegments::placeholder()),
-        read: Arc::new(read),
-        versions: Mutex::new(versions),
-        counters,
-        pending_outputs: PendingOutputs::default(),
-        bg: Mutex::new(BgState::default()),
-        bg_cv: Condvar::new(),
-        bg_threads: Mutex::new(Vec::new()),
-        options: options.clone(),
-    };
+    let inner = new_inner(dir, Some(lock), versions, options.clone());
     let inner = Arc::new(inner);
     recover_wal(&inner)?;
     inner.delete_obsolete_files(true);
@@ -137,6 +109,99 @@ pub(super) fn open(dir: &Path, options: Options, use_stored_options: bool) -> Re
         inner.bg_threads.lock().push(handle);
     }
     Ok(Db { inner })
+}
+
+/// A read-only open (see [`super::read_only`]): no lock, no writes, no background threads.
+fn open_read_only(dir: &Path, options: Options, use_stored_options: bool) -> Result<Db> {
+    let fs = options.fs.clone();
+    if !fs.exists(&current_path(dir)) {
+        return Err(Error::NotFound(format!("no database at {}", dir.display())));
+    }
+    let versions = VersionSet::recover_read_only(fs.clone(), dir)?;
+    let mut options = options;
+    if use_stored_options {
+        options = options.apply_persisted(versions.options_text())?;
+        options.read_only = true;
+        options.validate()?;
+    }
+    let inner = new_inner(dir, None, versions, options);
+    super::read_only::catch_up(&inner)?;
+    Ok(Db {
+        inner: Arc::new(inner),
+    })
+}
+
+/// The handle's state before recovery: `versions` as read from the manifest, a placeholder
+/// memtable until recovery (or a read-only catch-up) installs the real one, and no WAL
+/// writer yet. `lock` is `None` only for a read-only handle.
+fn new_inner(
+    dir: &Path,
+    lock: Option<Box<dyn crate::fs::FileLock>>,
+    versions: VersionSet,
+    options: Options,
+) -> DbInner {
+    let fs = options.fs.clone();
+    let counters = Arc::new(Counters::default());
+    let tables = Arc::new(TableCache::new(
+        fs.clone(),
+        dir.to_path_buf(),
+        &options,
+        counters.clone(),
+    ));
+    let read = ReadState::new(
+        SuperVersion {
+            mem: Arc::new(MemTable::new(0, 4096)),
+            imm: Vec::new(),
+            version: versions.current(),
+        },
+        versions.last_sequence(),
+        tables,
+    );
+    DbInner {
+        dir: dir.to_path_buf(),
+        fs,
+        lock: Mutex::new(lock),
+        write_queue: WriteQueue::default(),
+        wal: Mutex::new(WalSegments::placeholder()),
+        read: Arc::new(read),
+        versions: Mutex::new(versions),
+        counters,
+        pending_outputs: PendingOutputs::default(),
+        bg: Mutex::new(BgState::default()),
+        bg_cv: Condvar::new(),
+        bg_threads: Mutex::new(Vec::new()),
+        options,
+    }
+}
+
+/// The WAL segments in `names` numbered at or above `log_number` (the ones the manifest's
+/// tables do not cover yet), oldest first.
+pub(super) fn live_wal_numbers(names: &[String], log_number: u64) -> Vec<u64> {
+    let mut wals: Vec<u64> = names
+        .iter()
+        .filter_map(|n| match parse_file_name(n) {
+            Some(FileKind::Wal(n)) if n >= log_number => Some(n),
+            _ => None,
+        })
+        .collect();
+    wals.sort_unstable();
+    wals
+}
+
+/// Applies one WAL record (an encoded write batch read at `offset` of log `name`) to `mem`;
+/// returns the batch's last sequence number.
+///
+/// Errors: [`Error::Corruption`] if the record is not a well-formed batch.
+pub(super) fn replay_record(
+    record: &[u8],
+    name: &str,
+    offset: u64,
+    mem: &MemTable,
+) -> Result<SequenceNumber> {
+    let batch = WriteBatch::from_bytes(record, name, offset)?;
+    batch
+        .insert_into(mem)
+        .map_err(|d| Error::corruption(name, offset, d))
 }
 
 /// [`Options::paranoid_checks`] at open: the table's size must be the manifest's, and
@@ -190,14 +255,7 @@ fn recover_wal(db: &DbInner) -> Result<()> {
             }
         }
     }
-    let mut wals: Vec<u64> = names
-        .iter()
-        .filter_map(|n| match parse_file_name(n) {
-            Some(FileKind::Wal(n)) if n >= log_number => Some(n),
-            _ => None,
-        })
-        .collect();
-    wals.sort_unstable();
+    let wals = live_wal_numbers(&names, log_number);
 
     let mut max_seq: SequenceNumber = db.versions.lock().last_sequence();
     let mut edit = VersionEdit::default();
@@ -224,11 +282,7 @@ fn recover_wal(db: &DbInner) -> Result<()> {
                     "WAL record after the segment's seal",
                 ));
             }
-            let batch = WriteBatch::from_bytes(&record, &name, offset)?;
-            let last = batch
-                .insert_into(&mem)
-                .map_err(|d| Error::corruption(&name, offset, d))?;
-            max_seq = max_seq.max(last);
+            max_seq = max_seq.max(replay_record(&record, &name, offset, &mem)?);
             if mem.approximate_bytes() >= db.options.memtable_size {
                 if let Some(meta) = write_level0_table(&db.table_writer(), &mem)? {
                     edit.new_files.push((0, meta));

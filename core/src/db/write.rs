@@ -111,6 +111,7 @@ impl DbInner {
 
     fn enqueue(&self, request: Request) -> Result<()> {
         self.read.check_open()?;
+        self.check_not_read_only()?;
         let w = Arc::new(PendingWrite {
             request: Mutex::new(request),
             result: Mutex::new(None),
