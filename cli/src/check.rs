@@ -15,9 +15,15 @@
 //! - Files no live version names (left by a crash; the next open deletes them) are listed
 //!   as notes.
 //!
-//! The directory's `LOCK` is taken for the duration, so a database open elsewhere is
-//! refused rather than checked while it changes. Prints a summary; exit code 0 if no
-//! problem was found, 1 otherwise (each problem is printed).
+//! A closed database is checked under its `LOCK`, so nothing opens it meanwhile. A database
+//! another process has open is checked *live*, as a read-only handle reads it: the WAL
+//! segments are opened first, then the manifest is read and every table it names opened,
+//! all by descriptor, so the writer's compactions and flushes deleting files cannot change
+//! what is checked (a table deleted before it could be opened restarts the check, up to
+//! [`LIVE_ATTEMPTS`] times). A live check reads a consistent state as of its start; it
+//! skips the notes about files no version names, since a writer has such files in flight.
+//! Prints a summary; exit code 0 if no problem was found, 1 otherwise (each problem is
+//! printed).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -29,7 +35,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, Result};
 use clap::Args;
 use kevo::filename::{parse_file_name, table_path, wal_path, FileKind};
-use kevo::fs::{FileSystem, OsFileSystem};
+use kevo::fs::{FileSystem, OsFileSystem, RandomAccessFile, TruncatedView};
 use kevo::iterator::InternalIterator;
 use kevo::key::{compare_internal_keys, escape_bytes, parse_internal_key};
 use kevo::manifest::{read_manifest, FileMetaData, NUM_LEVELS};
@@ -42,7 +48,7 @@ use crate::open::live_manifest;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// Database directory (must not be open elsewhere).
+    /// Database directory (closed, or open in another process: then checked live).
     db: PathBuf,
 }
 
@@ -104,30 +110,76 @@ fn print_report(out: &mut dyn Write, dir: &Path, r: &Report) -> Result<()> {
     Ok(())
 }
 
-/// Checks the database in `dir`.
+/// Attempts at a live check before giving up on a writer that keeps deleting the tables
+/// just read from its manifest.
+pub const LIVE_ATTEMPTS: usize = 100;
+
+/// Checks the database in `dir`, closed or (live, see the module docs) open elsewhere.
 ///
-/// Errors (rather than problems in the report): no database there, or it is open
-/// elsewhere.
+/// Errors (rather than problems in the report): no database there; the lock cannot be
+/// asked for; a live database whose files kept vanishing for [`LIVE_ATTEMPTS`] attempts.
 pub fn check(dir: &Path) -> Result<Report> {
     let fs = OsFileSystem;
-    let (manifest_name, manifest_path) = live_manifest(dir)?;
-    let _lock = fs
-        .lock(&kevo::filename::lock_path(dir))
-        .map_err(|e| match e {
-            kevo::Error::Locked(_) => anyhow!(
-                "database at {} is open in another handle or process; close it before checking",
-                dir.display()
-            ),
-            e => anyhow!(e),
-        })?;
+    live_manifest(dir)?;
+    let lock = match fs.lock(&kevo::filename::lock_path(dir)) {
+        Ok(l) => Some(l),
+        Err(kevo::Error::Locked(_)) => None,
+        Err(e) => return Err(anyhow!(e)),
+    };
+    if lock.is_some() {
+        return check_once(&fs, dir, false)?
+            .ok_or_else(|| anyhow!("files of {} vanished under the lock", dir.display()));
+    }
+    for _ in 0..LIVE_ATTEMPTS {
+        if let Some(mut r) = check_once(&fs, dir, true)? {
+            r.notes.push(
+                "the database is open in another process: checked live, as of the check's \
+                 start; files no version names are not reported"
+                    .into(),
+            );
+            return Ok(r);
+        }
+    }
+    Err(anyhow!(
+        "files of the live database at {} kept vanishing during {LIVE_ATTEMPTS} attempts",
+        dir.display()
+    ))
+}
+
+/// One check; `Ok(None)` if `live` and a file vanished before it could be opened.
+fn check_once(fs: &OsFileSystem, dir: &Path, live: bool) -> Result<Option<Report>> {
+    // Live: the WAL segments first (see `try_catch_up` in the engine's read_only.rs: opened
+    // after the manifest read, a segment flushed in between would be a hole).
+    let mut names = fs.list(dir).map_err(|e| anyhow!(e))?;
+    names.sort();
+    let mut wals = BTreeMap::new();
+    for n in &names {
+        if let Some(FileKind::Wal(number)) = parse_file_name(n) {
+            match fs.open(&wal_path(dir, number)) {
+                Ok(f) => {
+                    wals.insert(number, Ok(f));
+                }
+                Err(kevo::Error::NotFound(_)) if live => {}
+                Err(e) => {
+                    wals.insert(number, Err(e));
+                }
+            }
+        }
+    }
+    let (manifest_name, manifest_path) = match live_manifest(dir) {
+        Ok(m) => m,
+        Err(_) if live => return Ok(None),
+        Err(e) => return Err(e),
+    };
     let mut r = Report::default();
 
     // The manifest, replayed.
-    let edits = match read_manifest(&fs, &manifest_path) {
+    let edits = match read_manifest(fs, &manifest_path) {
         Ok(e) => e,
+        Err(kevo::Error::NotFound(_)) if live => return Ok(None),
         Err(e) => {
             r.problems.push(format!("manifest {manifest_name}: {e}"));
-            return Ok(r);
+            return Ok(Some(r));
         }
     };
     r.manifest_edits = edits.len();
@@ -202,34 +254,55 @@ pub fn check(dir: &Path) -> Result<Report> {
         }
     }
 
-    // Every live table, read whole.
+    // Every live table opened first (live: before the writer can delete it), then read
+    // whole.
     let mut live_tables = std::collections::HashSet::new();
+    let mut tables = Vec::new();
     for (level, files) in levels.iter().enumerate() {
         for f in files.values() {
             live_tables.insert(f.number);
-            match check_table(&fs, dir, level, f, &mut r) {
-                Ok(()) => r.tables_verified += 1,
-                Err(e) => r.problems.push(format!(
-                    "L{level} table #{} ({}): {e}",
-                    f.number,
-                    name(&table_path(dir, f.number))
-                )),
+            match fs.open(&table_path(dir, f.number)) {
+                Ok(file) => tables.push((level, f, Ok(file))),
+                Err(kevo::Error::NotFound(_)) if live => return Ok(None),
+                Err(e) => tables.push((level, f, Err(e))),
             }
         }
     }
+    for (level, f, file) in tables {
+        match file.and_then(|file| check_table(file, level, f, &mut r)) {
+            Ok(()) => r.tables_verified += 1,
+            Err(e) => r.problems.push(format!(
+                "L{level} table #{} ({}): {e}",
+                f.number,
+                name(&table_path(dir, f.number))
+            )),
+        }
+    }
 
-    // WAL segments recovery would replay, and files no version names.
-    let mut names = fs.list(dir).map_err(|e| anyhow!(e))?;
-    names.sort();
+    // WAL segments recovery would replay, and (closed only) files no version names.
+    for (&number, file) in wals.range(log_number..) {
+        r.wal_segments += 1;
+        let n = name(&wal_path(dir, number));
+        let result = match file {
+            Ok(f) if live => check_live_wal(f.clone(), &n, &mut r),
+            Ok(f) => check_wal(f.clone(), &n, &mut r),
+            Err(e) => Err(kevo::Error::io(
+                e.to_string(),
+                std::io::Error::other("open"),
+            )),
+        };
+        if let Err(e) = result {
+            r.problems.push(format!("WAL {n}: {e}"));
+        }
+    }
+    if live {
+        return Ok(Some(r));
+    }
     for n in &names {
         match parse_file_name(n) {
-            Some(FileKind::Wal(number)) if number >= log_number => {
-                r.wal_segments += 1;
-                if let Err(e) = check_wal(&fs, dir, number, &mut r) {
-                    r.problems.push(format!("WAL {n}: {e}"));
-                }
+            Some(FileKind::Wal(number)) if number < log_number => {
+                r.notes.push(format!("{n}: obsolete WAL segment"))
             }
-            Some(FileKind::Wal(_)) => r.notes.push(format!("{n}: obsolete WAL segment")),
             Some(FileKind::Table(number)) if !live_tables.contains(&number) => {
                 r.notes.push(format!("{n}: table no live version names"));
             }
@@ -240,7 +313,7 @@ pub fn check(dir: &Path) -> Result<Report> {
             _ => {}
         }
     }
-    Ok(r)
+    Ok(Some(r))
 }
 
 fn name(p: &Path) -> String {
@@ -250,15 +323,12 @@ fn name(p: &Path) -> String {
 }
 
 fn check_table(
-    fs: &OsFileSystem,
-    dir: &Path,
+    file: Arc<dyn RandomAccessFile>,
     level: usize,
     f: &FileMetaData,
     r: &mut Report,
 ) -> kevo::Result<()> {
-    let path = table_path(dir, f.number);
-    let label = name(&path);
-    let file = fs.open(&path)?;
+    let label = format!("{:06}.sst", f.number);
     if file.len() != f.file_size {
         return Err(kevo::Error::corruption(
             &label,
@@ -349,27 +419,74 @@ fn check_table(
     Ok(())
 }
 
-fn check_wal(fs: &OsFileSystem, dir: &Path, number: u64, r: &mut Report) -> kevo::Result<()> {
-    let path = wal_path(dir, number);
-    let label = name(&path);
-    let mut reader = LogReader::new(
-        fs.open(&path)?,
-        label.clone(),
-        WalRecoveryMode::TolerateCorruptedTail,
-    );
+fn check_wal(file: Arc<dyn RandomAccessFile>, label: &str, r: &mut Report) -> kevo::Result<()> {
+    let (records, ops, note) = read_wal(file, label)?;
+    r.wal_records += records;
+    r.wal_ops += ops;
+    r.notes.extend(note);
+    Ok(())
+}
+
+/// A live WAL segment: as [`check_wal`], read again when what was read may be the
+/// writer's work in progress rather than damage: a segment the writer closed (and so cut to
+/// its written length) while it was read is read again at its final length, through the
+/// same descriptor (it may be deleted by now); and the tail of the segment being appended
+/// to can look damaged for the instant a record is half copied in (its later bytes before
+/// its earlier ones), so damage is believed only if it is still there after
+/// [`LIVE_WAL_READS`] reads 10 ms apart.
+fn check_live_wal(
+    file: Arc<dyn RandomAccessFile>,
+    label: &str,
+    r: &mut Report,
+) -> kevo::Result<()> {
+    let mut last = Ok(());
+    for _ in 0..LIVE_WAL_READS {
+        let len = file.current_len()?;
+        let view = Arc::new(TruncatedView {
+            file: file.clone(),
+            len: len.min(file.len()),
+        });
+        match check_wal(view, label, r) {
+            Err(e @ kevo::Error::Corruption { .. }) => last = Err(e),
+            Err(kevo::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                last = Err(kevo::Error::io(
+                    format!("{label} kept shrinking while read"),
+                    source,
+                ))
+            }
+            other => return other,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    last
+}
+
+/// Reads of a live WAL segment before damage in it is reported (see [`check_live_wal`]).
+const LIVE_WAL_READS: usize = 10;
+
+/// Records, operations and the note about a dropped tail of one WAL segment.
+fn read_wal(
+    file: Arc<dyn RandomAccessFile>,
+    label: &str,
+) -> kevo::Result<(u64, u64, Option<String>)> {
+    let label = label.to_owned();
+    let mut reader = LogReader::new(file, label.clone(), WalRecoveryMode::TolerateCorruptedTail);
+    let (mut records, mut ops) = (0, 0);
     while let Some((offset, record)) = reader.read_record()? {
         if record.is_empty() {
             continue; // the seal of a complete segment
         }
         let batch = WriteBatch::from_bytes(&record, &label, offset)?;
-        r.wal_records += 1;
-        r.wal_ops += u64::from(batch.count());
+        records += 1;
+        ops += u64::from(batch.count());
     }
-    if let Some(t) = reader.dropped_tail() {
-        r.notes.push(format!(
+    let note = reader.dropped_tail().map(|t| {
+        format!(
             "{label}: a torn tail of {} bytes at offset {} would be dropped by recovery ({})",
             t.bytes, t.offset, t.reason
-        ));
-    }
-    Ok(())
+        )
+    });
+    Ok((records, ops, note))
 }

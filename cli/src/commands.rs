@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use kevo::{Db, LevelStats};
 
-use crate::open::open_existing;
+use crate::open::{open_existing, open_read_only};
 
 #[derive(Args, Debug)]
 pub struct GetArgs {
@@ -108,7 +108,7 @@ fn close(db: Db) -> Result<()> {
 
 pub fn get(args: &GetArgs) -> Result<ExitCode> {
     let key = arg_bytes(&args.key, args.hex, "key")?;
-    let db = open_existing(&args.db)?;
+    let db = open_read_only(&args.db)?;
     let value = db.get(&key).context("get")?;
     close(db)?;
     match value {
@@ -156,7 +156,7 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
     let prefix = opt_arg_bytes(args.prefix.as_deref(), args.hex, "prefix")?;
     let start = opt_arg_bytes(args.start.as_deref(), args.hex, "start key")?;
     let end = opt_arg_bytes(args.end.as_deref(), args.hex, "end key")?;
-    let db = open_existing(&args.db)?;
+    let db = open_read_only(&args.db)?;
     let entries = match prefix {
         Some(p) => db.scan_prefix(&p),
         None => db.scan::<Vec<u8>, _>((
@@ -202,7 +202,7 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
 }
 
 pub fn stats(args: &StatsArgs) -> Result<ExitCode> {
-    let db = open_existing(&args.db)?;
+    let db = open_read_only(&args.db)?;
     let text = db
         .property("kevo.stats")
         .context("reading kevo.stats")?

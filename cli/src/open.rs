@@ -47,6 +47,22 @@ pub fn open_existing(dir: &Path) -> Result<Db> {
     })
 }
 
+/// Opens the existing database in `dir` read-only, with the options stored in it: no
+/// `LOCK`, nothing written, so it works beside a process that has the database open for
+/// writing (the read commands use it; they see the database as of the open, the writer's
+/// unflushed WAL tail included).
+///
+/// Errors: `no database at DIR`; otherwise the engine's error prefixed with the directory.
+pub fn open_read_only(dir: &Path) -> Result<Db> {
+    if !has_database(dir) {
+        bail!("no database at {}", dir.display());
+    }
+    Db::open_read_only(dir).map_err(|e| match e {
+        kevo::Error::NotFound(_) => anyhow!("no database at {}: {e}", dir.display()),
+        e => anyhow!("cannot open database at {} read-only: {e}", dir.display()),
+    })
+}
+
 /// Opens the database in `dir`, creating it with default options if there is none.
 pub fn open_or_create(dir: &Path) -> Result<Db> {
     let db = if has_database(dir) {

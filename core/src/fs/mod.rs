@@ -101,11 +101,13 @@ pub trait RandomAccessFile: Send + Sync {
 }
 
 /// A view of `file` that ends at `len` bytes (at most the file's own length): for reading a
-/// file again at a length learnt later with
-/// [`RandomAccessFile::current_len`].
-pub(crate) struct TruncatedView {
-    pub(crate) file: Arc<dyn RandomAccessFile>,
-    pub(crate) len: u64,
+/// file again at a length learnt later with [`RandomAccessFile::current_len`], as readers
+/// of a live database do when the writer cuts a closed WAL segment's reserved zero tail.
+pub struct TruncatedView {
+    /// The file read through.
+    pub file: Arc<dyn RandomAccessFile>,
+    /// Where the view ends, in bytes.
+    pub len: u64,
 }
 
 impl RandomAccessFile for TruncatedView {
