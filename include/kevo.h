@@ -536,6 +536,19 @@ void kevo_free(void *ptr);
 // Thread-safety: any thread, concurrently with any other call on `db`.
 kevo_status kevo_flush(kevo_db *db, kevo_error **err);
 
+// Moves a read-only handle (`kevo_options_set_read_only`) to the writer's latest state
+// (RocksDB's `TryCatchUpWithPrimary`): reads the manifest edits and WAL records the writer
+// added since the open or the last refresh. Snapshots and iterators taken before keep
+// their view. On error the handle keeps its previous state.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`, or a handle that is not
+// read-only; `KEVO_CLOSED`; `KEVO_NOT_FOUND` if the writer kept deleting the files just
+// read for 100 attempts, or the database was removed; `KEVO_CORRUPTION`; `KEVO_IO_ERROR`.
+//
+// Thread-safety: any thread, concurrently with any other call on `db` (refreshes of one
+// handle take turns).
+kevo_status kevo_refresh(kevo_db *db, kevo_error **err);
+
 // Forces every write acknowledged so far to stable storage (one fsync of the WAL).
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`; `KEVO_CLOSED`;
@@ -738,6 +751,22 @@ void kevo_options_free(kevo_options *options);
 // Thread-safety: not while another call uses the same options (serialized by a lock, but which
 // value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
 kevo_status kevo_options_set_create_if_missing(kevo_options *options, bool value, kevo_error **err);
+
+// Open read-only: `kevo_open` then takes no directory lock and creates, changes or deletes
+// no file, so any number of read-only handles may sit beside one writer, in this process
+// or others. The handle sees the database as of its open (the writer's unflushed WAL tail
+// included) until `kevo_refresh`; every write (`kevo_put`, `kevo_delete`, `kevo_write`,
+// `kevo_flush`, `kevo_compact_range`, `kevo_sync_wal`, a transaction commit) returns
+// `KEVO_READ_ONLY`. The directory must hold a database (`create_if_missing` is ignored).
+// The other options shape only this handle's memory (caches, memtable size for the WAL
+// tail): tables carry their own format. Files the writer deletes while the handle reads
+// them stay readable: the handle holds every table of its version open. Default false.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+//
+// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+kevo_status kevo_options_set_read_only(kevo_options *options, bool value, kevo_error **err);
 
 // Make `kevo_open` fail with `KEVO_INVALID_ARGUMENT` if a database already exists.
 // Default false.

@@ -477,6 +477,25 @@ pub extern "C" fn kevo_flush(db: *mut kevo_db, err: *mut *mut kevo_error) -> kev
     })
 }
 
+/// Moves a read-only handle (`kevo_options_set_read_only`) to the writer's latest state
+/// (RocksDB's `TryCatchUpWithPrimary`): reads the manifest edits and WAL records the writer
+/// added since the open or the last refresh. Snapshots and iterators taken before keep
+/// their view. On error the handle keeps its previous state.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`, or a handle that is not
+/// read-only; `KEVO_CLOSED`; `KEVO_NOT_FOUND` if the writer kept deleting the files just
+/// read for 100 attempts, or the database was removed; `KEVO_CORRUPTION`; `KEVO_IO_ERROR`.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db` (refreshes of one
+/// handle take turns).
+#[no_mangle]
+pub extern "C" fn kevo_refresh(db: *mut kevo_db, err: *mut *mut kevo_error) -> kevo_status {
+    guard(err, || {
+        db_handle(db)?.db.refresh()?;
+        OK
+    })
+}
+
 /// Forces every write acknowledged so far to stable storage (one fsync of the WAL).
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`; `KEVO_CLOSED`;

@@ -193,6 +193,29 @@ pub extern "C" fn kevo_options_set_create_if_missing(
     set(options, err, Ok(value), |o, v| o.create_if_missing = v)
 }
 
+/// Open read-only: `kevo_open` then takes no directory lock and creates, changes or deletes
+/// no file, so any number of read-only handles may sit beside one writer, in this process
+/// or others. The handle sees the database as of its open (the writer's unflushed WAL tail
+/// included) until `kevo_refresh`; every write (`kevo_put`, `kevo_delete`, `kevo_write`,
+/// `kevo_flush`, `kevo_compact_range`, `kevo_sync_wal`, a transaction commit) returns
+/// `KEVO_READ_ONLY`. The directory must hold a database (`create_if_missing` is ignored).
+/// The other options shape only this handle's memory (caches, memtable size for the WAL
+/// tail): tables carry their own format. Files the writer deletes while the handle reads
+/// them stay readable: the handle holds every table of its version open. Default false.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `options`.
+///
+/// Thread-safety: not while another call uses the same options (serialized by a lock, but which
+/// value that call sees is unspecified); the value is copied, nothing of the caller's is kept.
+#[no_mangle]
+pub extern "C" fn kevo_options_set_read_only(
+    options: *mut kevo_options,
+    value: bool,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    set(options, err, Ok(value), |o, v| o.read_only = v)
+}
+
 /// Make `kevo_open` fail with `KEVO_INVALID_ARGUMENT` if a database already exists.
 /// Default false.
 ///
