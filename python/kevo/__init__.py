@@ -486,7 +486,11 @@ def open(path: Union[str, os.PathLike[str]], **options: Any) -> DB:  # noqa: A00
     """Opens (creating it if missing, by default) the database in directory ``path``.
 
     Every engine option is a keyword; see :func:`default_options` for the names and
-    defaults. Errors: :class:`LockedError` if the directory is open elsewhere,
+    defaults. With ``read_only=True`` the database is opened without its lock and nothing
+    is written: any number of read-only opens may sit beside one writer, in this process or
+    others; they see the database as of the open (the writer's unflushed writes included)
+    until :meth:`DB.refresh`, and every write raises :class:`ReadOnlyError`.
+    Errors: :class:`LockedError` if the directory is open elsewhere (for writing),
     :class:`NotFoundError` if it does not exist and ``create_if_missing=False``,
     :class:`InvalidArgumentError` for a bad option value, ``TypeError`` for an unknown
     keyword or a wrongly typed value, :class:`CorruptionError`, :class:`IoError`.

@@ -458,6 +458,12 @@ class _DB:
     @property
     def closed(self) -> bool:
         """True once ``close()`` was called."""
+    @property
+    def read_only(self) -> bool:
+        """True if opened with ``read_only=True``."""
+    def refresh(self) -> None:
+        """Moves a read-only database to the writer's latest state (see ``kevo.open``'s
+        ``read_only``); :class:`InvalidArgumentError` on a writable one."""
     def close(self) -> None:
         """Closes the database. Idempotent; later calls raise :class:`ClosedError`."""
     @overload
@@ -570,6 +576,7 @@ def open(
     *,
     create_if_missing: bool = True,
     error_if_exists: bool = False,
+    read_only: bool = False,
     sync_mode: Literal["none", "always", "batched"] = "none",
     sync_bytes: Optional[int] = None,
     sync_interval: Optional[float] = None,

@@ -121,6 +121,24 @@ impl PyDb {
         })
     }
 
+    /// True if the database was opened with `read_only=True`.
+    #[getter]
+    fn read_only(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.db.get(py)?.is_read_only())
+    }
+
+    /// Moves a read-only database (`kevo.open(path, read_only=True)`) to the writer's latest
+    /// state: the manifest edits and WAL records another handle or process wrote since the
+    /// open or the last refresh. Snapshots and iterators taken before keep their view; on
+    /// error the database keeps its previous state. Raises `InvalidArgumentError` on a
+    /// database that is not read-only (it is always current), `ClosedError`,
+    /// `NotFoundError` if the writer kept deleting the files just read for 100 attempts or
+    /// the database was removed, `CorruptionError`, `IoError`.
+    fn refresh(&self, py: Python<'_>) -> PyResult<()> {
+        let db = self.db.get(py)?;
+        py.detach(|| db.refresh()).py_err(py)
+    }
+
     /// The database directory, as given to `open`.
     #[getter]
     fn path(&self) -> PathBuf {

@@ -28,6 +28,7 @@ use crate::errors::{invalid_argument, IntoPy};
 pub const NAMES: &[&str] = &[
     "create_if_missing",
     "error_if_exists",
+    "read_only",
     "sync_mode",
     "sync_bytes",
     "sync_interval",
@@ -128,6 +129,7 @@ pub fn from_kwargs(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
                 "sync_bytes" | "sync_interval" | "zstd_level" if v.is_none() => {}
                 "create_if_missing" => o.create_if_missing = want_bool(n, &v)?,
                 "error_if_exists" => o.error_if_exists = want_bool(n, &v)?,
+                "read_only" => o.read_only = want_bool(n, &v)?,
                 "sync_mode" => sync_mode = want_str(n, &v)?,
                 "sync_bytes" if !v.is_none() => sync_bytes = Some(want_uint(n, &v)?),
                 "sync_interval" if !v.is_none() => {
@@ -274,6 +276,7 @@ pub fn default_options(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         match name {
             "create_if_missing" => d.set_item(name, o.create_if_missing)?,
             "error_if_exists" => d.set_item(name, o.error_if_exists)?,
+            "read_only" => d.set_item(name, o.read_only)?,
             "sync_mode" => d.set_item(name, mode)?,
             "sync_bytes" => d.set_item(name, bytes)?,
             "sync_interval" => d.set_item(name, interval)?,
