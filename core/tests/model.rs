@@ -40,6 +40,10 @@ enum Op {
     /// An iterator walk, at the i-th held snapshot or (None) at the present.
     Iterate(Option<usize>, IterSpec),
     CompactRange(Option<Vec<u8>>, Option<Vec<u8>>),
+    /// A read-only handle beside the writer: opened if none is held (and checked against
+    /// the model), else checked against the model as of its open or last refresh, then
+    /// refreshed and checked against the model now. It is kept across writer reopens.
+    ReadOnly,
 }
 
 /// The bounds of an iterator and the walk to make with it.
@@ -94,6 +98,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(i, ks)| Op::MultiGet(i, ks)),
         4 => (prop::option::of(any::<usize>()), iter_spec()).prop_map(|(i, s)| Op::Iterate(i, s)),
         1 => (prop::option::of(key()), prop::option::of(key())).prop_map(|(a, b)| Op::CompactRange(a, b)),
+        1 => Just(Op::ReadOnly),
     ]
 }
 
@@ -246,6 +251,17 @@ fn check(config: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     // Held snapshots, each with the model as it was when taken.
     let mut snapshots: Vec<(Snapshot, Model)> = Vec::new();
+    // A read-only handle beside the writer, with the model as of its last refresh.
+    let mut reader: Option<(Db, Model)> = None;
+    let all = |db: &Db| -> Vec<(Vec<u8>, Vec<u8>)> {
+        db.scan::<Vec<u8>, _>(..)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    let as_rows = |m: &Model| -> Vec<(Vec<u8>, Vec<u8>)> {
+        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
     for (step, op) in ops.into_iter().enumerate() {
         match op {
             Op::Put(k, v) => {
@@ -315,6 +331,23 @@ fn check(config: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 db.close().unwrap();
                 drop(db);
                 db = Db::reopen_on(dir, Arc::new(fs.clone())).unwrap();
+            }
+            Op::ReadOnly => {
+                let ro = match reader.take() {
+                    None => Db::open(
+                        dir,
+                        Options::default().fs(Arc::new(fs.clone())).read_only(true),
+                    )
+                    .unwrap(),
+                    Some((ro, old)) => {
+                        prop_assert_eq!(all(&ro), as_rows(&old), "stale view, step {}", step);
+                        ro.refresh().unwrap();
+                        ro
+                    }
+                };
+                prop_assert_eq!(all(&ro), as_rows(&model), "read-only view, step {}", step);
+                prop_assert!(matches!(ro.put(b"k", b"v"), Err(kevo::Error::ReadOnly(_))));
+                reader = Some((ro, model.clone()));
             }
             Op::TakeSnapshot => snapshots.push((db.snapshot().unwrap(), model.clone())),
             Op::ReleaseSnapshot(i) => {
