@@ -87,7 +87,7 @@ pub mod wal;
 
 pub use batch::WriteBatch;
 pub use cursor::Cursor;
-pub use db::Db;
+pub use db::{CheckpointInfo, Db};
 pub use error::{Error, Result};
 pub use iterator::DbIterator;
 pub use options::{

@@ -275,7 +275,7 @@ fn two_process_reader_sees_prefixes() {
     let secs: u64 = std::env::var("KEVO_RO_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(15);
+        .unwrap_or(30);
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([

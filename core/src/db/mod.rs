@@ -38,6 +38,7 @@
 //! declares.
 
 mod background;
+mod checkpoint;
 mod open;
 mod read_only;
 mod wal_segments;
@@ -66,6 +67,8 @@ use crate::table_writer::PendingOutputs;
 
 use wal_segments::WalSegments;
 use write::WriteQueue;
+
+pub use checkpoint::CheckpointInfo;
 
 /// An open database. `Send + Sync`: share it between threads by reference or in an `Arc`;
 /// every method takes `&self`.
@@ -190,6 +193,23 @@ impl Db {
             ));
         }
         read_only::catch_up(&self.inner)
+    }
+
+    /// Makes a consistent copy of the database in `dir`, which must not exist or be empty,
+    /// while writes go on: hard links to its SSTables (copies where the file system cannot
+    /// link, e.g. `dir` on another device), a copy of the WAL as of the call and a manifest
+    /// naming exactly those files. Every write acknowledged before the call is in the copy,
+    /// except writes made with [`WriteOptions::disable_wal`] that were not yet flushed; the
+    /// copy opens with [`Db::open`] like any database, and later changes to either side do
+    /// not affect the other. `CURRENT` is written last: a directory without it is no
+    /// checkpoint (a failed call removes what it wrote). A read-only handle checkpoints the
+    /// writer's latest state (it refreshes first). Scheme: RocksDB's "Checkpoints" wiki.
+    ///
+    /// Errors: [`Error::InvalidArgument`] if `dir` exists and is not empty (it is left
+    /// untouched); [`Error::Closed`]; [`Error::Io`] creating or writing the copy.
+    pub fn checkpoint(&self, dir: impl AsRef<Path>) -> Result<CheckpointInfo> {
+        self.inner.read.check_open()?;
+        checkpoint::checkpoint(&self.inner, dir.as_ref())
     }
 
     /// Whether this handle was opened read-only.

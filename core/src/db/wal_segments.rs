@@ -48,6 +48,12 @@ impl WalSegments {
         self.number
     }
 
+    /// The current segment's number and logical length in bytes: every record appended so
+    /// far lies below it (a checkpoint copies exactly that much).
+    pub(crate) fn position(&self) -> (u64, u64) {
+        (self.number, self.writer.len())
+    }
+
     /// fsyncs the sealed segments, then the current one.
     ///
     /// Errors: [`Error::Io`](crate::Error::Io).

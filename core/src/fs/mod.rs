@@ -169,6 +169,19 @@ pub trait FileSystem: Send + Sync + Debug {
     /// Makes the entries of `dir` (creations, renames, removals) durable.
     fn sync_dir(&self, dir: &Path) -> Result<()>;
 
+    /// Gives the file `from` a second name `to` (a hard link, so no byte is copied) where
+    /// the file system allows it, and otherwise writes a synced copy; returns true if it
+    /// linked. Only for files that never change again (SSTables): a link shares later
+    /// changes. Checkpoints use it (RocksDB's "Checkpoints" wiki does the same).
+    ///
+    /// Errors: [`Error::NotFound`](crate::Error::NotFound) if `from` does not exist;
+    /// [`Error::Io`](crate::Error::Io) otherwise.
+    fn link_or_copy(&self, from: &Path, to: &Path) -> Result<bool> {
+        let src = self.open(from)?;
+        copy_prefix(self, src.as_ref(), src.len(), to)?;
+        Ok(false)
+    }
+
     /// Takes an exclusive lock on `path` (created if missing), held until the returned guard
     /// is dropped.
     ///
@@ -190,4 +203,28 @@ pub fn write_file_atomic(fs: &dyn FileSystem, path: &Path, data: &[u8]) -> Resul
     }
     fs.rename(&tmp, path)?;
     fs.sync_dir(dir)
+}
+
+/// Writes the first `len` bytes of `src` to a new file `to` and syncs it: how checkpoints
+/// copy a WAL segment as of one moment while the writer goes on appending to it.
+///
+/// Errors: [`Error::Io`](crate::Error::Io), also if `src` is shorter than `len`.
+pub fn copy_prefix(
+    fs: &(impl FileSystem + ?Sized),
+    src: &dyn RandomAccessFile,
+    len: u64,
+    to: &Path,
+) -> Result<()> {
+    // 1 MiB at a time: bounded memory for SSTables of any size.
+    const CHUNK: u64 = 1 << 20;
+    let mut out = fs.create(to)?;
+    let mut buf = vec![0u8; CHUNK.min(len) as usize];
+    let mut at = 0;
+    while at < len {
+        let n = CHUNK.min(len - at) as usize;
+        src.read_exact_at(at, &mut buf[..n])?;
+        out.append(&buf[..n])?;
+        at += n as u64;
+    }
+    out.sync()
 }

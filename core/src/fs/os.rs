@@ -175,6 +175,21 @@ impl FileSystem for OsFileSystem {
         std::fs::rename(from, to).map_err(|e| io_err("rename", from, e))
     }
 
+    fn link_or_copy(&self, from: &Path, to: &Path) -> Result<bool> {
+        match std::fs::hard_link(from, to) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                Err(Error::NotFound(from.display().to_string()))
+            }
+            // EXDEV (another file system), EPERM (links not supported): copy instead.
+            Err(_) => {
+                let src = self.open(from)?;
+                super::copy_prefix(self, src.as_ref(), src.len(), to)?;
+                Ok(false)
+            }
+        }
+    }
+
     fn sync_dir(&self, dir: &Path) -> Result<()> {
         let d = File::open(dir).map_err(|e| io_err("open directory", dir, e))?;
         d.sync_all().map_err(|e| io_err("fsync directory", dir, e))

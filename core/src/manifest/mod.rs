@@ -84,7 +84,7 @@ pub use version::Version;
 #[cfg(test)]
 pub(crate) use version::VersionBuilder;
 pub use version_edit::{FileMetaData, VersionEdit};
-pub use version_set::{read_current, read_manifest, VersionSet, MAX_MANIFEST_SIZE};
+pub use version_set::{read_current, read_manifest, write_manifest, VersionSet, MAX_MANIFEST_SIZE};
 
 /// Number of levels in the LSM tree: level 0 (flushed memtables, overlapping) and levels 1 to
 /// 6 (compacted, each sorted and non-overlapping).

@@ -476,6 +476,25 @@ impl VersionSet {
         self.max_manifest_size = bytes;
     }
 
+    /// The first record of a manifest that recreates the current version and counters,
+    /// and a fresh file number for that manifest (taken from this set's numbers, so it
+    /// cannot collide with a file the version names): what a checkpoint captures, under the
+    /// lock that guards this set, to write with [`write_manifest`] once its files are copied.
+    pub fn snapshot_for_checkpoint(&mut self) -> (u64, VersionEdit) {
+        let number = self.new_file_number();
+        let snapshot = snapshot_edit(
+            &self.current,
+            &Counters {
+                format_version: self.format_version,
+                options_text: &self.options_text,
+                log_number: self.log_number,
+                next_file_number: self.next_file_number,
+                last_sequence: self.last_sequence,
+            },
+        );
+        (number, snapshot)
+    }
+
     /// The manifest's current size in bytes.
     pub fn manifest_size(&self) -> u64 {
         self.manifest.as_ref().map_or(0, LogWriter::len)
@@ -545,6 +564,20 @@ fn start_manifest(
     let current = format!("{}\n", manifest_name(number));
     write_file_atomic(fs, &current_path(dir), current.as_bytes())?;
     Ok(writer)
+}
+
+/// Writes `MANIFEST-<number>` in `dir` holding the single record `snapshot` (from
+/// [`VersionSet::snapshot_for_checkpoint`]), synced, then a `CURRENT` naming it: the last
+/// step of a checkpoint, after which the directory opens as a database.
+///
+/// Errors: [`Error::Io`] writing in `dir`.
+pub fn write_manifest(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    number: u64,
+    snapshot: &VersionEdit,
+) -> Result<()> {
+    start_manifest(fs, dir, number, snapshot).map(|_| ())
 }
 
 /// The edit that recreates `version` and the counters from nothing: the first record of a
