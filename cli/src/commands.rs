@@ -79,6 +79,14 @@ pub struct StatsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    /// Database directory.
+    db: PathBuf,
+    /// Directory to write the checkpoint into (must not exist or be empty).
+    dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
 pub struct CompactArgs {
     /// Database directory.
     db: PathBuf,
@@ -210,6 +218,27 @@ pub fn stats(args: &StatsArgs) -> Result<ExitCode> {
     close(db)?;
     let mut out = io::stdout().lock();
     writeln!(out, "{}", text.trim_end())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn checkpoint(args: &CheckpointArgs) -> Result<ExitCode> {
+    let db = open_read_only(&args.db)?;
+    let info = db
+        .checkpoint(&args.dir)
+        .with_context(|| format!("checkpoint into {}", args.dir.display()))?;
+    close(db)?;
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "checkpoint {}: {} tables linked, {} copied, {} WAL segments, {} bytes copied, {:.3} s",
+        args.dir.display(),
+        info.tables_linked,
+        info.tables_copied,
+        info.wal_segments,
+        info.bytes_copied,
+        info.duration.as_secs_f64()
+    )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

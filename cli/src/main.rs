@@ -56,6 +56,11 @@ enum Command {
     Compact(commands::CompactArgs),
     /// Print the live manifest of DB: every version edit, then the files of each level.
     Manifest(dump::ManifestArgs),
+    /// Write a consistent copy of DB into DIR (missing or empty) while DB stays in use: hard
+    /// links to its SSTables (copies across devices), its WAL as of now, a fresh manifest.
+    /// Opens DB read-only, so it works while another process writes to it. Prints what it
+    /// linked and copied (bytes) and the time taken.
+    Checkpoint(commands::CheckpointArgs),
     /// Verify a closed database: every checksum of every live SSTable, WAL segment and the
     /// manifest, key order and the manifest's metadata of each table, and the version's
     /// consistency (no overlap in L1+). Prints a summary; exit code 1 on any problem.
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
         Command::DumpWal(args) => dump::dump_wal(&args),
         Command::Manifest(args) => dump::manifest(&args),
         Command::Check(args) => check::run(&args),
+        Command::Checkpoint(args) => commands::checkpoint(&args),
         Command::Stress(args) => stress::run(&args),
     };
     match result {

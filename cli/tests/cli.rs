@@ -625,3 +625,27 @@ fn read_commands_beside_a_churning_writer() {
     writer.join().unwrap();
     db.close().unwrap();
 }
+
+/// `kevo checkpoint` beside a process writing to the database: the copy opens and holds
+/// every key, and a second checkpoint into the now non-empty directory is refused.
+#[test]
+fn checkpoint_beside_a_writer() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("live");
+    let copy = t.path().join("copy");
+    let opts = kevo::Options::default()
+        .memtable_size(16 << 10)
+        .l0_compaction_trigger(2)
+        .target_file_size(32 << 10);
+    let db = kevo::Db::open(&dir, opts).unwrap();
+    for i in 0..2000u32 {
+        db.put(format!("k{i:05}").as_bytes(), b"v").unwrap();
+    }
+    let out = ok(["checkpoint", p(&dir), p(&copy)]);
+    assert!(out.contains("tables linked"), "{out}");
+    db.put(b"after", b"1").unwrap();
+    let n: u64 = ok(["scan", "--count", p(&copy)]).trim().parse().unwrap();
+    assert_eq!(n, 2000);
+    assert_one_error(&kevo(["checkpoint", p(&dir), p(&copy)]), 1, "not empty");
+    db.close().unwrap();
+}
