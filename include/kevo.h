@@ -549,6 +549,17 @@ kevo_status kevo_flush(kevo_db *db, kevo_error **err);
 // handle take turns).
 kevo_status kevo_refresh(kevo_db *db, kevo_error **err);
 
+// Writes a consistent copy of the database into the directory `dir` (missing or empty)
+// while it stays in use: hard links to its SSTables (copies where links fail), its WAL as
+// of the call and a manifest of exactly those files; every write acknowledged before the
+// call is in it. The copy opens with `kevo_open` like any database. See `Db::checkpoint`.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`, a NULL or non-UTF-8 `dir`, or
+// a `dir` that exists and is not empty (left untouched); `KEVO_CLOSED`; `KEVO_IO_ERROR`.
+//
+// Thread-safety: any thread, concurrently with any other call on `db`.
+kevo_status kevo_checkpoint(kevo_db *db, const char *dir, kevo_error **err);
+
 // Forces every write acknowledged so far to stable storage (one fsync of the WAL).
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`; `KEVO_CLOSED`;

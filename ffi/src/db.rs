@@ -496,6 +496,29 @@ pub extern "C" fn kevo_refresh(db: *mut kevo_db, err: *mut *mut kevo_error) -> k
     })
 }
 
+/// Writes a consistent copy of the database into the directory `dir` (missing or empty)
+/// while it stays in use: hard links to its SSTables (copies where links fail), its WAL as
+/// of the call and a manifest of exactly those files; every write acknowledged before the
+/// call is in it. The copy opens with `kevo_open` like any database. See `Db::checkpoint`.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`, a NULL or non-UTF-8 `dir`, or
+/// a `dir` that exists and is not empty (left untouched); `KEVO_CLOSED`; `KEVO_IO_ERROR`.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_checkpoint(
+    db: *mut kevo_db,
+    dir: *const c_char,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        // SAFETY: the caller guarantees `dir` is NULL or a NUL-terminated string.
+        let dir = unsafe { convert::c_str(dir, "dir") }?;
+        db_handle(db)?.db.checkpoint(dir)?;
+        OK
+    })
+}
+
 /// Forces every write acknowledged so far to stable storage (one fsync of the WAL).
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `db`; `KEVO_CLOSED`;
