@@ -464,6 +464,10 @@ class _DB:
     def refresh(self) -> None:
         """Moves a read-only database to the writer's latest state (see ``kevo.open``'s
         ``read_only``); :class:`InvalidArgumentError` on a writable one."""
+    def checkpoint(self, path: _Path) -> dict[str, float]:
+        """Writes a consistent, openable copy of the database into ``path`` (missing or
+        empty) while it stays in use; returns what it linked and copied.
+        :class:`InvalidArgumentError` if ``path`` is not empty."""
     def close(self) -> None:
         """Closes the database. Idempotent; later calls raise :class:`ClosedError`."""
     @overload

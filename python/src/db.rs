@@ -139,6 +139,29 @@ impl PyDb {
         py.detach(|| db.refresh()).py_err(py)
     }
 
+    /// Writes a consistent copy of the database into the directory `path` (missing or
+    /// empty) while it stays in use: hard links to its SSTables (copies where links fail),
+    /// its WAL as of the call and a manifest of exactly those files; every write
+    /// acknowledged before the call is in it, and `kevo.open(path)` opens it. Returns a dict
+    /// of `tables_linked`, `tables_copied`, `wal_segments`, `bytes_copied` and `seconds`.
+    /// Raises `InvalidArgumentError` if `path` exists and is not empty (it is left
+    /// untouched), `ClosedError`, `IoError`.
+    fn checkpoint<'py>(
+        &self,
+        py: Python<'py>,
+        path: PathBuf,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let db = self.db.get(py)?;
+        let info = py.detach(|| db.checkpoint(&path)).py_err(py)?;
+        let d = pyo3::types::PyDict::new(py);
+        d.set_item("tables_linked", info.tables_linked)?;
+        d.set_item("tables_copied", info.tables_copied)?;
+        d.set_item("wal_segments", info.wal_segments)?;
+        d.set_item("bytes_copied", info.bytes_copied)?;
+        d.set_item("seconds", info.duration.as_secs_f64())?;
+        Ok(d)
+    }
+
     /// The database directory, as given to `open`.
     #[getter]
     fn path(&self) -> PathBuf {
