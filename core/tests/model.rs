@@ -44,6 +44,9 @@ enum Op {
     /// the model), else checked against the model as of its open or last refresh, then
     /// refreshed and checked against the model now. It is kept across writer reopens.
     ReadOnly,
+    /// A checkpoint into a new directory, opened and compared with the model as of the call,
+    /// then written to (the writer must not see it).
+    Checkpoint,
 }
 
 /// The bounds of an iterator and the walk to make with it.
@@ -99,6 +102,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (prop::option::of(any::<usize>()), iter_spec()).prop_map(|(i, s)| Op::Iterate(i, s)),
         1 => (prop::option::of(key()), prop::option::of(key())).prop_map(|(a, b)| Op::CompactRange(a, b)),
         1 => Just(Op::ReadOnly),
+        1 => Just(Op::Checkpoint),
     ]
 }
 
@@ -348,6 +352,15 @@ fn check(config: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert_eq!(all(&ro), as_rows(&model), "read-only view, step {}", step);
                 prop_assert!(matches!(ro.put(b"k", b"v"), Err(kevo::Error::ReadOnly(_))));
                 reader = Some((ro, model.clone()));
+            }
+            Op::Checkpoint => {
+                let to = dir.with_file_name(format!("checkpoint-{step}"));
+                db.checkpoint(&to).unwrap();
+                let copy = Db::open(&to, Options::default().fs(Arc::new(fs.clone()))).unwrap();
+                prop_assert_eq!(all(&copy), as_rows(&model), "checkpoint, step {}", step);
+                copy.put(b"only-in-checkpoint", b"1").unwrap();
+                copy.close().unwrap();
+                prop_assert_eq!(db.get(b"only-in-checkpoint").unwrap(), None);
             }
             Op::TakeSnapshot => snapshots.push((db.snapshot().unwrap(), model.clone())),
             Op::ReleaseSnapshot(i) => {
