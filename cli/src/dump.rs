@@ -188,6 +188,22 @@ fn write_sst(out: &mut dyn Write, table: &Arc<Table>, args: &DumpSstArgs) -> Res
         )?;
     }
     writeln!(out, "  file size: {}", p.file_size)?;
+    if p.num_range_deletions > 0 {
+        writeln!(
+            out,
+            "range tombstones ({}, block of {} bytes):",
+            p.num_range_deletions, p.range_del_bytes
+        )?;
+        for t in table.range_tombstones() {
+            writeln!(
+                out,
+                "  [{}, {}) @{}",
+                escape_bytes(&t.start),
+                escape_bytes(&t.end),
+                t.seq
+            )?;
+        }
+    }
     let (filter_bytes, k) = table.filter_info();
     if filter_bytes == 0 {
         writeln!(out, "filter: none")?;
@@ -294,6 +310,12 @@ pub fn dump_wal(args: &DumpWalArgs) -> Result<ExitCode> {
                         writeln!(out, "  PUT {} => {}", escape_bytes(k), fmt_value(v))?
                     }
                     BatchOp::Delete(k) => writeln!(out, "  DELETE {}", escape_bytes(k))?,
+                    BatchOp::DeleteRange(a, b) => writeln!(
+                        out,
+                        "  DELETE_RANGE [{}, {})",
+                        escape_bytes(a),
+                        escape_bytes(b)
+                    )?,
                 }
                 ops += 1;
             }

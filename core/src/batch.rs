@@ -5,9 +5,12 @@
 //!
 //! ```text
 //! batch  = seq: fixed64 | count: fixed32 | record*
-//! record = kind: u8 (1 = Put, 0 = Delete) | key: varint-length-prefixed
-//!          | value: varint-length-prefixed (Put only)
+//! record = kind: u8 (1 = Put, 0 = Delete, 2 = DeleteRange) | key: varint-length-prefixed
+//!          | value: varint-length-prefixed (Put: the value; DeleteRange: the end key)
 //! ```
+//!
+//! A DeleteRange record's key is the range's start (inclusive), its value the end
+//! (exclusive); it becomes a range tombstone (see [`crate::range_del`]).
 //!
 //! The sequence number is filled in by the write path: record `i` gets `seq + i`. A batch is
 //! one WAL record, so after a crash either all of it or none of it is there.
@@ -17,6 +20,10 @@ use crate::error::{Error, Result};
 use crate::key::{SequenceNumber, ValueKind};
 use crate::memtable::MemTable;
 use crate::options::{MAX_KEY_SIZE, MAX_VALUE_SIZE};
+
+/// Record kind byte of a range deletion (beside [`ValueKind`]'s 0 and 1, which are also
+/// the point entries' kinds in internal keys; range tombstones never appear there).
+const RANGE_DELETE_RECORD: u8 = 2;
 
 /// Bytes of the batch header: sequence (8) + count (4).
 pub const BATCH_HEADER_LEN: usize = 12;
@@ -63,6 +70,21 @@ pub fn check_key_len(len: usize) -> Result<()> {
         return Err(Error::InvalidArgument("key must not be empty".into()));
     }
     check_bound_len("key", len)
+}
+
+/// Checks the bounds of a range deletion `[start, end)`: both at most [`MAX_KEY_SIZE`]
+/// bytes (`start` may be empty), `start <= end`.
+///
+/// Errors: [`Error::InvalidArgument`] otherwise.
+pub fn check_range(start: &[u8], end: &[u8]) -> Result<()> {
+    check_bound_len("range start", start.len())?;
+    check_bound_len("range end", end.len())?;
+    if start > end {
+        return Err(Error::InvalidArgument(
+            "range deletion start is after its end".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a value against the engine's limit.
@@ -135,6 +157,24 @@ impl WriteBatch {
         check_key(key)?;
         self.rep.push(ValueKind::Delete as u8);
         put_length_prefixed(&mut self.rep, key);
+        self.set_count(self.count() + 1);
+        Ok(())
+    }
+
+    /// Adds a deletion of every key in `[start, end)` (bytewise; a range tombstone). Costs
+    /// the same whatever the number of keys covered. `start` may be empty (from the first
+    /// key); an empty range (`start == end`) adds nothing.
+    ///
+    /// Errors: [`Error::InvalidArgument`] if `start > end` or either is over
+    /// [`MAX_KEY_SIZE`] bytes; the batch is unchanged.
+    pub fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<()> {
+        check_range(start, end)?;
+        if start == end {
+            return Ok(());
+        }
+        self.rep.push(RANGE_DELETE_RECORD);
+        put_length_prefixed(&mut self.rep, start);
+        put_length_prefixed(&mut self.rep, end);
         self.set_count(self.count() + 1);
         Ok(())
     }
@@ -232,6 +272,7 @@ impl WriteBatch {
             match op? {
                 BatchOp::Put(k, v) => mem.add(seq, ValueKind::Put, k, v),
                 BatchOp::Delete(k) => mem.add(seq, ValueKind::Delete, k, b""),
+                BatchOp::DeleteRange(start, end) => mem.add_range_tombstone(seq, start, end),
             }
             seq += 1;
         }
@@ -254,6 +295,8 @@ pub enum BatchOp<'a> {
     Put(&'a [u8], &'a [u8]),
     /// delete `key`
     Delete(&'a [u8]),
+    /// delete every key in `[start, end)`
+    DeleteRange(&'a [u8], &'a [u8]),
 }
 
 /// Iterator over a batch's operations, from [`WriteBatch::iter`].
@@ -272,6 +315,13 @@ impl<'a> Iterator for BatchIter<'a> {
         let r = (|| {
             let kind = self.d.u8().ok_or("truncated record kind")?;
             let key = self.d.length_prefixed().ok_or("truncated key")?;
+            if kind == RANGE_DELETE_RECORD {
+                let end = self.d.length_prefixed().ok_or("truncated range end")?;
+                if key >= end {
+                    return Err("range deletion with start >= end");
+                }
+                return Ok(BatchOp::DeleteRange(key, end));
+            }
             match ValueKind::from_u8(kind) {
                 Some(ValueKind::Put) => {
                     let v = self.d.length_prefixed().ok_or("truncated value")?;
@@ -299,17 +349,20 @@ mod tests {
         b.put(b"a", b"1").unwrap();
         b.delete(b"b").unwrap();
         b.put(b"c", b"").unwrap();
+        b.delete_range(b"d", b"f").unwrap();
+        b.delete_range(b"x", b"x").unwrap(); // empty: nothing added
         b.set_sequence(42);
         let d = WriteBatch::from_bytes(b.as_bytes(), "x", 0).unwrap();
         assert_eq!(d.sequence(), 42);
-        assert_eq!(d.count(), 3);
+        assert_eq!(d.count(), 4);
         let ops: Vec<_> = d.iter().map(|o| o.unwrap()).collect();
         assert_eq!(
             ops,
             vec![
                 BatchOp::Put(b"a", b"1"),
                 BatchOp::Delete(b"b"),
-                BatchOp::Put(b"c", b"")
+                BatchOp::Put(b"c", b""),
+                BatchOp::DeleteRange(b"d", b"f"),
             ]
         );
     }
@@ -319,6 +372,11 @@ mod tests {
         let mut b = WriteBatch::new();
         assert!(matches!(b.put(b"", b"v"), Err(Error::InvalidArgument(_))));
         assert!(b.delete(&vec![0u8; MAX_KEY_SIZE + 1]).is_err());
+        assert!(matches!(
+            b.delete_range(b"b", b"a"),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(b.delete_range(b"", &vec![0u8; MAX_KEY_SIZE + 1]).is_err());
         assert!(b.is_empty());
         assert_eq!(b.size_in_bytes(), BATCH_HEADER_LEN);
     }

@@ -1,6 +1,7 @@
 //! Flush: an immutable memtable becomes an L0 SSTable (LevelDB's `WriteLevel0Table`).
 //!
-//! Every entry of the memtable is written, overwritten versions and tombstones included:
+//! Every entry of the memtable is written, overwritten versions, tombstones and range
+//! tombstones included:
 //! dropping what no snapshot can see is compaction's job, which knows what lies below. The
 //! version edit that records the table also moves the WAL low-water mark (`log_number`) past
 //! the memtable's segment, so that segment is no longer replayed and can be deleted.
@@ -22,7 +23,10 @@ pub(crate) fn write_level0_table(
     if mem.is_empty() {
         return Ok(None);
     }
-    Ok(writer.write(&mut mem.iter(), false, |_| Ok(true))?.pop())
+    let tombstones = mem.range_tombstones();
+    Ok(writer
+        .write(&mut mem.iter(), false, |_| Ok(true), &tombstones)?
+        .pop())
 }
 
 /// The version edit of a flush: `table` (if the memtable was not empty) added to L0, and

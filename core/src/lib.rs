@@ -39,6 +39,7 @@
 //! | storage | [`batch`] | [`WriteBatch`], the unit of atomic writes and of WAL records; its memtable inserter |
 //! | | [`wal`] | the write-ahead log format, writer and reader |
 //! | | [`memtable`] | the skip-list memtable |
+//! | | [`range_del`] | range tombstones: fragmenting, the SSTable range-deletion block, the iterator filter |
 //! | | [`sstable`] | the SSTable format: blocks, bloom filter, index, footer; the block cache |
 //! | | [`manifest`] | versions (and their point lookup and level iterators), version edits, `MANIFEST` and `CURRENT` |
 //! | | [`iterator`] | merging (binary heap), level and database iterators |
@@ -77,6 +78,7 @@ pub mod key;
 pub mod manifest;
 pub mod memtable;
 pub mod options;
+pub mod range_del;
 pub mod read;
 pub mod sstable;
 pub mod stats;

@@ -19,8 +19,10 @@ use crate::filename::table_path;
 use crate::fs::FileSystem;
 use crate::iterator::InternalIterator;
 use crate::key::TRAILER_LEN;
+use crate::key::{compare_internal_keys, make_internal_key, ValueKind, MAX_SEQUENCE_NUMBER};
 use crate::manifest::{FileMetaData, VersionSet};
 use crate::options::Options;
+use crate::range_del::{claimed_largest, successor, FragmentedTombstones, RangeTombstone};
 use crate::sstable::{TableBuilder, TableOptions, TableProperties};
 
 /// Numbers of tables being written and not yet in a version: never deleted.
@@ -64,6 +66,12 @@ impl TableWriter<'_> {
     /// (files of one level must have disjoint user-key ranges); without it everything goes
     /// into one table. Every table and then the directory are synced before it returns.
     ///
+    /// The range tombstones in `tombstones` go with them, each table taking the pieces
+    /// inside its share of the key space: a split after user key `p` cuts the pieces at
+    /// `p ++ [0]`, the smallest key above `p`, so each table's key range (widened to cover
+    /// its pieces, see [`claimed_largest`]) stays disjoint from the next one's. With
+    /// tombstones but no entry kept, one table holds just the tombstones.
+    ///
     /// Returns the tables' metadata in key order (empty if nothing was kept); their numbers
     /// stay in the pending outputs for the caller to remove once the edit is recorded.
     ///
@@ -75,10 +83,13 @@ impl TableWriter<'_> {
         input: &mut dyn InternalIterator,
         split: bool,
         mut keep: impl FnMut(&[u8]) -> Result<bool>,
+        tombstones: &FragmentedTombstones,
     ) -> Result<Vec<FileMetaData>> {
         let mut outputs = Vec::new();
         let mut current: Option<(u64, TableBuilder)> = None;
         let mut last_user_key: Vec<u8> = Vec::new();
+        // Where the share of the table being written starts (None: from the first key).
+        let mut lower: Option<Vec<u8>> = None;
         let result = (|| -> Result<()> {
             input.seek_to_first();
             while input.valid() {
@@ -90,8 +101,14 @@ impl TableWriter<'_> {
                             && b.estimated_file_size() >= self.options.target_file_size
                             && user_key != last_user_key.as_slice()
                         {
-                            let (n, b) = current.take().expect("checked above");
-                            outputs.push(file_meta(n, &b.finish()?));
+                            let (n, mut b) = current.take().expect("checked above");
+                            let upper = successor(&last_user_key);
+                            let pieces = pieces(tombstones, lower.as_deref(), Some(&upper));
+                            for t in &pieces {
+                                b.add_range_tombstone(t.clone())?;
+                            }
+                            outputs.push(file_meta(n, &b.finish()?, &pieces));
+                            lower = Some(upper);
                         }
                     }
                     if current.is_none() {
@@ -105,8 +122,15 @@ impl TableWriter<'_> {
                 input.next();
             }
             input.status()?;
-            if let Some((n, b)) = current.take() {
-                outputs.push(file_meta(n, &b.finish()?));
+            let pieces = pieces(tombstones, lower.as_deref(), None);
+            if current.is_none() && !pieces.is_empty() {
+                current = Some(self.create_table()?);
+            }
+            if let Some((n, mut b)) = current.take() {
+                for t in &pieces {
+                    b.add_range_tombstone(t.clone())?;
+                }
+                outputs.push(file_meta(n, &b.finish()?, &pieces));
             }
             Ok(())
         })();
@@ -146,16 +170,58 @@ impl TableWriter<'_> {
     }
 }
 
-/// The manifest's record of table `number`, from the properties its builder returned.
-fn file_meta(number: u64, p: &TableProperties) -> FileMetaData {
+/// The pieces of `tombstones` inside `[lower, upper)` (`None`: unbounded), in key order.
+fn pieces(
+    tombstones: &FragmentedTombstones,
+    lower: Option<&[u8]>,
+    upper: Option<&[u8]>,
+) -> Vec<RangeTombstone> {
+    let mut out = Vec::new();
+    for f in tombstones.fragments() {
+        let start = match lower {
+            Some(l) if l > f.start.as_slice() => l,
+            _ => f.start.as_slice(),
+        };
+        let end = match upper {
+            Some(u) if u < f.end.as_slice() => u,
+            _ => f.end.as_slice(),
+        };
+        if start < end {
+            out.extend(f.seqs.iter().map(|&s| RangeTombstone::new(start, end, s)));
+        }
+    }
+    out
+}
+
+/// The manifest's record of table `number`, from the properties its builder returned and
+/// the range tombstones it holds: the key range covers both the entries and the
+/// tombstones (a tombstone's start with the highest sequence number, so it sorts before
+/// every entry of that key; its claimed end with sequence 0, after every entry).
+fn file_meta(number: u64, p: &TableProperties, tombstones: &[RangeTombstone]) -> FileMetaData {
+    let mut smallest = p.smallest_key.clone();
+    let mut largest = p.largest_key.clone();
+    if let (Some(first), Some(last)) = (
+        tombstones.iter().map(|t| &t.start).min(),
+        tombstones.iter().map(|t| &t.end).max(),
+    ) {
+        let lo = make_internal_key(first, MAX_SEQUENCE_NUMBER, ValueKind::Delete);
+        let hi = make_internal_key(claimed_largest(last), 0, ValueKind::Delete);
+        if smallest.is_empty() || compare_internal_keys(&lo, &smallest).is_lt() {
+            smallest = lo;
+        }
+        if largest.is_empty() || compare_internal_keys(&hi, &largest).is_gt() {
+            largest = hi;
+        }
+    }
     FileMetaData {
         number,
         file_size: p.file_size,
-        smallest: p.smallest_key.clone(),
-        largest: p.largest_key.clone(),
+        smallest,
+        largest,
         smallest_seq: p.smallest_seq,
         largest_seq: p.largest_seq,
         num_entries: p.num_entries,
         num_deletions: p.num_deletions,
+        num_range_deletions: p.num_range_deletions,
     }
 }

@@ -18,7 +18,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "storage",
         &[
-            "options", "batch", "wal", "memtable", "sstable", "manifest", "iterator", "stats",
+            "options",
+            "batch",
+            "wal",
+            "memtable",
+            "range_del",
+            "sstable",
+            "manifest",
+            "iterator",
+            "stats",
         ],
     ),
     ("tables", &["table_cache", "table_writer"]),

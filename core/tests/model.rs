@@ -24,6 +24,15 @@ enum Op {
     Put(Vec<u8>, Vec<u8>),
     Delete(Vec<u8>),
     Batch(Vec<(Vec<u8>, Option<Vec<u8>>)>),
+    /// `delete_range(a, b)` with the bounds sorted (equal bounds delete nothing).
+    DeleteRange(Vec<u8>, Vec<u8>),
+    /// One batch: puts, then a range deletion, then puts (later operations win).
+    BatchWithRange(
+        Vec<(Vec<u8>, Vec<u8>)>,
+        Vec<u8>,
+        Vec<u8>,
+        Vec<(Vec<u8>, Vec<u8>)>,
+    ),
     Get(Vec<u8>),
     Scan(Option<Vec<u8>>, Option<Vec<u8>>),
     ScanPrefix(Vec<u8>),
@@ -88,6 +97,16 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         10 => (key(), value()).prop_map(|(k, v)| Op::Put(k, v)),
         3 => key().prop_map(Op::Delete),
+        2 => (key(), key()).prop_map(|(a, b)| Op::DeleteRange(a.clone().min(b.clone()), a.max(b))),
+        1 => (
+            prop::collection::vec((key(), value()), 0..4),
+            key(),
+            key(),
+            prop::collection::vec((key(), value()), 0..3),
+        )
+            .prop_map(|(pre, a, b, post)| {
+                Op::BatchWithRange(pre, a.clone().min(b.clone()), a.max(b), post)
+            }),
         2 => prop::collection::vec((key(), prop::option::of(value())), 0..8).prop_map(Op::Batch),
         4 => key().prop_map(Op::Get),
         2 => (prop::option::of(key()), prop::option::of(key())).prop_map(|(a, b)| Op::Scan(a, b)),
@@ -275,6 +294,24 @@ fn check(config: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Delete(k) => {
                 db.delete(&k).unwrap();
                 model.remove(&k);
+            }
+            Op::DeleteRange(a, b) => {
+                db.delete_range(&a, &b).unwrap();
+                model.retain(|k, _| !(a <= *k && *k < b));
+            }
+            Op::BatchWithRange(pre, a, b, post) => {
+                let mut batch = WriteBatch::new();
+                for (k, v) in &pre {
+                    batch.put(k, v).unwrap();
+                    model.insert(k.clone(), v.clone());
+                }
+                batch.delete_range(&a, &b).unwrap();
+                model.retain(|k, _| !(a <= *k && *k < b));
+                for (k, v) in &post {
+                    batch.put(k, v).unwrap();
+                    model.insert(k.clone(), v.clone());
+                }
+                db.write(&batch).unwrap();
             }
             Op::Batch(entries) => {
                 let mut b = WriteBatch::new();

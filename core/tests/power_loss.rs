@@ -2,7 +2,8 @@
 //! simulated power loss at a random point (unsynced bytes dropped or torn, unsynced directory
 //! entries forgotten). The reopened database must hold exactly the state after some prefix of
 //! the write history, and that prefix must contain every write that was synced. A third of
-//! the commits are transactions, which must be recovered whole or not at all.
+//! the commits are transactions, which must be recovered whole or not at all. Some writes
+//! are range deletions, in batches and transactions alike.
 //! Tiny memtables, files and level sizes keep background compactions (leveled in even cases,
 //! tiered in odd ones) and occasional manual `compact_range` calls running, so the crash
 //! often lands in the middle of a compaction. `KEVO_POWER_LOSS_CASES` sets the number of
@@ -17,7 +18,14 @@ use kevo::fs::{CrashMode, MemFileSystem};
 use kevo::{CompactionStyle, Db, Options, SyncMode, WriteBatch, WriteOptions};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
-type Commit = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+/// One write of a commit: a put (`Some`), a delete (`None`), or a range deletion
+/// (`Range`, whose key is the start).
+#[derive(Clone)]
+enum W {
+    Put(Option<Vec<u8>>),
+    Range(Vec<u8>),
+}
+type Commit = Vec<(Vec<u8>, W)>;
 
 fn rng(seed: &mut u64) -> u64 {
     *seed ^= *seed << 13;
@@ -78,9 +86,14 @@ fn run_case(case: u64) {
                 let mut commit = Commit::new();
                 for _ in 0..n {
                     let k = format!("k{:02}", rng(&mut seed) % 50).into_bytes();
-                    if rng(&mut seed).is_multiple_of(5) {
+                    if rng(&mut seed).is_multiple_of(12) {
+                        let end = format!("k{:02}", rng(&mut seed) % 52).into_bytes();
+                        let (a, b) = (k.clone().min(end.clone()), k.max(end));
+                        batch.delete_range(&a, &b).unwrap();
+                        commit.push((a, W::Range(b)));
+                    } else if rng(&mut seed).is_multiple_of(5) {
                         batch.delete(&k).unwrap();
-                        commit.push((k, None));
+                        commit.push((k, W::Put(None)));
                     } else {
                         let v = format!(
                             "{}-{}",
@@ -89,7 +102,7 @@ fn run_case(case: u64) {
                         )
                         .into_bytes();
                         batch.put(&k, &v).unwrap();
-                        commit.push((k, Some(v)));
+                        commit.push((k, W::Put(Some(v))));
                     }
                 }
                 if rng(&mut seed).is_multiple_of(3) {
@@ -98,8 +111,9 @@ fn run_case(case: u64) {
                     let txn = db.transaction().unwrap();
                     for (k, v) in &commit {
                         match v {
-                            Some(v) => txn.put(k, v).unwrap(),
-                            None => txn.delete(k).unwrap(),
+                            W::Put(Some(v)) => txn.put(k, v).unwrap(),
+                            W::Put(None) => txn.delete(k).unwrap(),
+                            W::Range(end) => txn.delete_range(k, end).unwrap(),
                         }
                     }
                     txn.commit().unwrap();
@@ -144,9 +158,14 @@ fn run_case(case: u64) {
         if p > 0 {
             for (k, v) in &history[p - 1] {
                 match v {
-                    Some(v) => model.insert(k.clone(), v.clone()),
-                    None => model.remove(k),
-                };
+                    W::Put(Some(v)) => {
+                        model.insert(k.clone(), v.clone());
+                    }
+                    W::Put(None) => {
+                        model.remove(k);
+                    }
+                    W::Range(end) => model.retain(|key, _| !(k <= key && key < end)),
+                }
             }
         }
         if model == state {

@@ -23,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
                     match op {
                         Ok(BatchOp::Put(k, v)) => assert!(k.len() + v.len() <= record.len()),
                         Ok(BatchOp::Delete(k)) => assert!(k.len() <= record.len()),
+                        Ok(BatchOp::DeleteRange(a, b)) => {
+                            assert!(a < b && a.len() + b.len() <= record.len())
+                        }
                         Err(_) => break,
                     }
                 }

@@ -380,6 +380,45 @@ pub(crate) fn pick_manual(
     }
 }
 
+/// The last step of a leveled manual compaction of `[start, end]`: the files of `level`
+/// (1 and up) in the range that hold range tombstones, rewritten in place, so that what
+/// their tombstones cover in the same files is dropped (and, at the bottom, the
+/// tombstones too) rather than waiting for a compaction from above that may never come.
+/// RocksDB's manual compaction rewrites its bottommost level for the same reason.
+/// `None` if no such file, or one is busy.
+pub(crate) fn pick_manual_in_place(
+    version: &Version,
+    level: usize,
+    start: Option<&[u8]>,
+    end: Option<&[u8]>,
+    busy: &HashSet<u64>,
+) -> Option<CompactionPlan> {
+    if level == 0 || level >= NUM_LEVELS {
+        return None;
+    }
+    let files: Vec<_> = version
+        .files(level)
+        .iter()
+        .filter(|f| {
+            f.num_range_deletions > 0
+                && start.is_none_or(|s| f.largest_user_key() >= s)
+                && end.is_none_or(|e| f.smallest_user_key() <= e)
+        })
+        .cloned()
+        .collect();
+    if files.is_empty() || files.iter().any(|f| busy.contains(&f.number)) {
+        return None;
+    }
+    let (s, l) = key_range(&files)?;
+    Some(CompactionPlan {
+        inputs: vec![(level, files)],
+        output_level: level,
+        bottommost: is_bottommost(version, level, &s, &l),
+        split_outputs: true,
+        reason: CompactionReason::Manual,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +435,7 @@ mod tests {
             largest_seq: seq,
             num_entries: 1,
             num_deletions: 0,
+            num_range_deletions: 0,
         }
     }
 

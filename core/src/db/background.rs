@@ -178,6 +178,17 @@ impl DbInner {
                 }
             }
         }
+        if self.options.compaction_style == CompactionStyle::Leveled {
+            let version = self.versions.lock().current();
+            if let Some(plan) =
+                picker::pick_manual_in_place(&version, last_source, start, end, &none_busy)
+            {
+                if let Err(e) = self.run_compaction(&plan) {
+                    self.set_bg_error(&e);
+                    return Err(e);
+                }
+            }
+        }
         Ok(())
     }
 

@@ -44,7 +44,7 @@ mod read_only;
 mod wal_segments;
 mod write;
 
-pub(crate) use write::WriteCallback;
+pub(crate) use write::{GroupWrites, WriteCallback};
 
 use std::collections::HashSet;
 use std::ops::RangeBounds;
@@ -255,6 +255,30 @@ impl Db {
         let mut b = WriteBatch::with_capacity(key.len() + 6);
         b.delete(key)?;
         self.inner.write(b, *options, None)
+    }
+
+    /// Deletes every key in `[start, end)` (bytewise) with one range tombstone: O(1) whatever
+    /// the number of keys covered, and atomic. Readers at a snapshot older than the call
+    /// still see the keys; compaction drops the covered entries once no snapshot can. An
+    /// empty `start` means from the first key; `start == end` deletes nothing. Semantics and
+    /// design: RocksDB's `DeleteRange` (see [`crate::range_del`]).
+    ///
+    /// Durable per [`Options::sync_mode`] when it returns `Ok`.
+    ///
+    /// Errors: [`Error::InvalidArgument`] if `start > end` or either is over
+    /// [`MAX_KEY_SIZE`](crate::MAX_KEY_SIZE) bytes; otherwise as [`Db::put`].
+    pub fn delete_range(&self, start: &[u8], end: &[u8]) -> Result<()> {
+        self.delete_range_opt(start, end, &WriteOptions::default())
+    }
+
+    /// [`Db::delete_range`] with per-write durability (see [`Db::put_opt`]).
+    ///
+    /// Errors: as [`Db::delete_range`]; [`Error::InvalidArgument`] for `sync` with
+    /// `disable_wal`.
+    pub fn delete_range_opt(&self, start: &[u8], end: &[u8], options: &WriteOptions) -> Result<()> {
+        let mut b = WriteBatch::with_capacity(start.len() + end.len() + 6);
+        b.delete_range(start, end)?;
+        self.write_opt(&b, options)
     }
 
     /// Applies every operation of `batch` atomically: after a crash, all of it or none of it
@@ -476,6 +500,8 @@ impl Db {
     /// - `kevo.num-files-at-level<N>`: the number of SSTables in level N;
     /// - `kevo.live-sst-bytes`: total bytes of live SSTables;
     /// - `kevo.num-snapshots`: snapshots currently held;
+    /// - `kevo.num-range-deletions`: range tombstones in live SSTables (those still in
+    ///   memtables are not counted);
     /// - `kevo.options`: the persisted options, one `name=value` per line.
     ///
     /// Errors: [`Error::Closed`].
@@ -486,6 +512,11 @@ impl Db {
             "kevo.stats" => Some(stats.to_string()),
             "kevo.live-sst-bytes" => Some(stats.sst_bytes().to_string()),
             "kevo.num-snapshots" => Some(stats.live_snapshots.to_string()),
+            "kevo.num-range-deletions" => {
+                let sv = self.inner.read.current();
+                let n: u64 = sv.version.live_files().map(|f| f.num_range_deletions).sum();
+                Some(n.to_string())
+            }
             "kevo.options" => Some(self.inner.options.to_persisted()),
             _ => name
                 .strip_prefix("kevo.num-files-at-level")

@@ -46,11 +46,19 @@ pub(crate) const MAX_GROUP_BYTES: usize = 1 << 20;
 /// inside the write queue without the write path knowing what it checks.
 pub(crate) trait WriteCallback: Send {
     /// Runs with the database as of the group's start (`read`), where no write can land
-    /// until the group commits. `written_in_group` holds the keys written by the batches
-    /// accepted before this one in the same group, which `read` does not show yet.
+    /// until the group commits. `written_in_group` holds what the batches accepted before
+    /// this one in the same group wrote, which `read` does not show yet.
     ///
     /// Errors: whatever the check finds; the writer receives it.
-    fn check(&self, read: &ReadState, written_in_group: &BTreeSet<Vec<u8>>) -> Result<()>;
+    fn check(&self, read: &ReadState, written_in_group: &GroupWrites) -> Result<()>;
+}
+
+/// What the batches accepted so far in a write group write: the keys of their puts and
+/// deletes, and the `[start, end)` ranges of their range deletions.
+#[derive(Debug, Default)]
+pub(crate) struct GroupWrites {
+    pub(crate) keys: BTreeSet<Vec<u8>>,
+    pub(crate) ranges: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// What a writer in the queue asks for.
@@ -224,7 +232,7 @@ impl DbInner {
         let any_callback = members.iter().any(|(_, c)| c.is_some());
         // A callback sees the database as of the group's start; the keys of the members
         // accepted before it in the group are passed to it separately.
-        let mut written_in_group = BTreeSet::new();
+        let mut written_in_group = GroupWrites::default();
         for (i, (b, callback)) in members.into_iter().enumerate() {
             if let Some(callback) = callback {
                 if let Err(e) = callback.check(&self.read, &written_in_group) {
@@ -236,7 +244,10 @@ impl DbInner {
                 for op in b.iter() {
                     match op {
                         Ok(BatchOp::Put(k, _)) | Ok(BatchOp::Delete(k)) => {
-                            written_in_group.insert(k.to_vec());
+                            written_in_group.keys.insert(k.to_vec());
+                        }
+                        Ok(BatchOp::DeleteRange(a, b)) => {
+                            written_in_group.ranges.push((a.to_vec(), b.to_vec()));
                         }
                         // Malformed batches fail in commit below.
                         Err(_) => {}

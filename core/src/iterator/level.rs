@@ -269,6 +269,7 @@ mod tests {
             largest_seq: 0,
             num_entries: entries.len() as u64,
             num_deletions: 0,
+            num_range_deletions: 0,
         }
     }
 

@@ -57,6 +57,8 @@
 //! |     |                    | varint64 each                                             |
 //! |  10 | `format_version`   | varint32, written first                                   |
 //! |  11 | `options`          | bytes (UTF-8 `name=value` lines)                          |
+//! |  12 | new file with      | as tag 7, then num_range_deletions: varint64 (format 2;   |
+//! |     | range tombstones   | tag 7 is written when the file has none)                  |
 //!
 //! Tags 2 to 7 keep LevelDB's numbers for the same fields; 1, 5, 8 and 9 are LevelDB fields
 //! kevo does not have and are rejected. Scalar fields appear at most once per edit; deleted
@@ -79,10 +81,10 @@ mod version;
 mod version_edit;
 mod version_set;
 
-pub(crate) use version::add_level_iterators;
 pub use version::Version;
 #[cfg(test)]
 pub(crate) use version::VersionBuilder;
+pub(crate) use version::{add_level_iterators, ReadFilter};
 pub use version_edit::{FileMetaData, VersionEdit};
 pub use version_set::{read_current, read_manifest, write_manifest, VersionSet, MAX_MANIFEST_SIZE};
 
@@ -91,8 +93,9 @@ pub use version_set::{read_current, read_manifest, write_manifest, VersionSet, M
 pub const NUM_LEVELS: usize = 7;
 
 /// The manifest format this build writes, and the newest it reads. Recorded in the first
-/// edit of every manifest.
-pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+/// edit of every manifest. Format 2 added tag 12 (files with range tombstones); format 1
+/// manifests read unchanged.
+pub const MANIFEST_FORMAT_VERSION: u32 = 2;
 
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,7 @@ fn table(number: u64, smallest: &str, largest: &str, seq: u64) -> FileMetaData {
         largest_seq: seq + 5,
         num_entries: 50,
         num_deletions: 2,
+        num_range_deletions: 0,
     }
 }
 

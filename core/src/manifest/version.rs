@@ -14,12 +14,13 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::iterator::{InternalIterator, LevelIterator, TableOpener};
 use crate::key::{compare_internal_keys, parse_internal_key, seek_key, SequenceNumber, ValueKind};
 use crate::memtable::LookupResult;
+use crate::range_del::{FragmentedTombstones, RangeDelFilter};
 use crate::sstable::TableSource;
 
 use super::version_edit::{FileMetaData, VersionEdit};
@@ -41,6 +42,33 @@ use super::NUM_LEVELS;
 pub struct Version {
     levels: [Vec<Arc<FileMetaData>>; NUM_LEVELS],
     level_bytes: [u64; NUM_LEVELS],
+    /// The range tombstones of every file, fragmented, built on first use (a version
+    /// never changes, so neither do they).
+    range_tombstones: OnceLock<Arc<FragmentedTombstones>>,
+}
+
+/// What a database iterator reads through: the range tombstones of every source and the
+/// sequence number it reads at; each source is wrapped in a [`RangeDelFilter`].
+#[derive(Clone)]
+pub(crate) struct ReadFilter {
+    pub(crate) tombstones: Arc<FragmentedTombstones>,
+    pub(crate) read_seq: SequenceNumber,
+}
+
+impl ReadFilter {
+    /// `it` (a source whose entries are at most `max_seq`) with deleted entries hidden.
+    pub(crate) fn wrap(
+        &self,
+        it: Box<dyn InternalIterator>,
+        max_seq: SequenceNumber,
+    ) -> Box<dyn InternalIterator> {
+        Box::new(RangeDelFilter::new(
+            it,
+            self.tombstones.clone(),
+            self.read_seq,
+            max_seq,
+        ))
+    }
 }
 
 impl Version {
@@ -140,7 +168,7 @@ impl Version {
                 Error::corruption(format!("table {}", f.number), 0, "bad internal key")
             })?;
             Ok(match p.kind {
-                ValueKind::Put => LookupResult::Found(value),
+                ValueKind::Put => LookupResult::Found(value, p.seq),
                 ValueKind::Delete => LookupResult::Deleted,
             })
         };
@@ -200,7 +228,7 @@ impl Version {
                     Error::corruption(format!("table {}", f.number), 0, "bad internal key")
                 })?;
                 out[wanted[n]] = match p.kind {
-                    ValueKind::Put => LookupResult::Found(value.to_vec()),
+                    ValueKind::Put => LookupResult::Found(value.to_vec(), p.seq),
                     ValueKind::Delete => LookupResult::Deleted,
                 };
                 Ok(())
@@ -231,19 +259,46 @@ impl Version {
     /// Adds to `out` the iterators over the files `include` accepts: one per L0 file (they
     /// overlap), and one [`LevelIterator`] per deeper level with any such file (a level is
     /// one sorted run, so it is one child of the merge and opens one table at a time).
+    /// With `filter`, every table's iterator hides what range tombstones delete.
     ///
     /// Errors: [`Error::Io`] / [`Error::Corruption`] opening an L0 table.
     pub(crate) fn add_iterators(
         &self,
         tables: &Arc<dyn TableSource>,
         include: impl Fn(&FileMetaData) -> bool,
+        filter: Option<&ReadFilter>,
         out: &mut Vec<Box<dyn InternalIterator>>,
     ) -> Result<()> {
         for (level, files) in self.levels.iter().enumerate() {
             let files: Vec<_> = files.iter().filter(|f| include(f)).cloned().collect();
-            add_level_iterators(level, files, tables, out)?;
+            add_level_iterators(level, files, tables, filter, out)?;
         }
         Ok(())
+    }
+
+    /// True if any file holds range tombstones.
+    pub fn has_range_tombstones(&self) -> bool {
+        self.live_files().any(|f| f.num_range_deletions > 0)
+    }
+
+    /// The range tombstones of every file, fragmented (opening the tables that have any
+    /// the first time; cached for the version's life).
+    ///
+    /// Errors: [`Error::Io`] / [`Error::Corruption`] opening a table.
+    pub(crate) fn range_tombstones(
+        &self,
+        tables: &dyn TableSource,
+    ) -> Result<&Arc<FragmentedTombstones>> {
+        if let Some(t) = self.range_tombstones.get() {
+            return Ok(t);
+        }
+        let mut all = Vec::new();
+        for f in self.live_files().filter(|f| f.num_range_deletions > 0) {
+            all.extend(tables.table(f.number)?.range_tombstones().iter().cloned());
+        }
+        Ok(self
+            .range_tombstones
+            .get_or_init(|| Arc::new(FragmentedTombstones::new(&all))))
     }
 
     /// Every live file, level 0 first, each level in its order.
@@ -266,24 +321,37 @@ pub(crate) fn add_level_iterators(
     level: usize,
     files: Vec<Arc<FileMetaData>>,
     tables: &Arc<dyn TableSource>,
+    filter: Option<&ReadFilter>,
     out: &mut Vec<Box<dyn InternalIterator>>,
 ) -> Result<()> {
     if level == 0 {
         for f in &files {
-            out.push(Box::new(tables.table(f.number)?.iter()));
+            let it: Box<dyn InternalIterator> = Box::new(tables.table(f.number)?.iter());
+            out.push(match filter {
+                Some(filter) => filter.wrap(it, f.largest_seq),
+                None => it,
+            });
         }
     } else if !files.is_empty() {
-        out.push(Box::new(LevelIterator::new(files, table_opener(tables))));
+        out.push(Box::new(LevelIterator::new(
+            files,
+            table_opener(tables, filter.cloned()),
+        )));
     }
     Ok(())
 }
 
-/// Opens a level's tables for a [`LevelIterator`], one at a time, through `tables`.
-fn table_opener(tables: &Arc<dyn TableSource>) -> TableOpener {
+/// Opens a level's tables for a [`LevelIterator`], one at a time, through `tables`, each
+/// wrapped by `filter` if given (per table, so that a skip over deleted keys never jumps
+/// past a newer table of the level).
+fn table_opener(tables: &Arc<dyn TableSource>, filter: Option<ReadFilter>) -> TableOpener {
     let tables = tables.clone();
     Arc::new(move |f: &FileMetaData| {
         let it: Box<dyn InternalIterator> = Box::new(tables.table(f.number)?.iter());
-        Ok(it)
+        Ok(match &filter {
+            Some(filter) => filter.wrap(it, f.largest_seq),
+            None => it,
+        })
     })
 }
 
@@ -438,6 +506,7 @@ mod tests {
             largest_seq: seqs.1,
             num_entries: 10,
             num_deletions: 0,
+            num_range_deletions: 0,
         }
     }
 

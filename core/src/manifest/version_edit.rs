@@ -25,6 +25,7 @@ mod tag {
     pub const NEW_FILE: u32 = 7;
     pub const FORMAT_VERSION: u32 = 10;
     pub const OPTIONS: u32 = 11;
+    pub const NEW_FILE_WITH_RANGE_DELETIONS: u32 = 12;
 }
 
 /// What the manifest records about one SSTable.
@@ -48,6 +49,9 @@ pub struct FileMetaData {
     pub num_entries: u64,
     /// Number of delete entries (tombstones) among them.
     pub num_deletions: u64,
+    /// Number of range tombstones in the file's range-deletion block (see
+    /// [`crate::range_del`]). The key range above covers them too.
+    pub num_range_deletions: u64,
 }
 
 impl FileMetaData {
@@ -133,7 +137,12 @@ impl VersionEdit {
             put_varint64(&mut out, number);
         }
         for (level, f) in &self.new_files {
-            put_varint32(&mut out, tag::NEW_FILE);
+            let t = if f.num_range_deletions > 0 {
+                tag::NEW_FILE_WITH_RANGE_DELETIONS
+            } else {
+                tag::NEW_FILE
+            };
+            put_varint32(&mut out, t);
             put_varint32(&mut out, *level as u32);
             put_varint64(&mut out, f.number);
             put_varint64(&mut out, f.file_size);
@@ -143,6 +152,9 @@ impl VersionEdit {
             put_varint64(&mut out, f.largest_seq);
             put_varint64(&mut out, f.num_entries);
             put_varint64(&mut out, f.num_deletions);
+            if f.num_range_deletions > 0 {
+                put_varint64(&mut out, f.num_range_deletions);
+            }
         }
         out
     }
@@ -211,9 +223,14 @@ impl VersionEdit {
                     let number = d.varint64().ok_or_else(|| bad("malformed file number"))?;
                     edit.deleted_files.push((level, number));
                 }
-                tag::NEW_FILE => {
+                tag::NEW_FILE | tag::NEW_FILE_WITH_RANGE_DELETIONS => {
                     let level = level(&mut d).ok_or_else(|| bad("malformed level"))?;
-                    let f = file_meta(&mut d).ok_or_else(|| bad("malformed new file"))?;
+                    let mut f = file_meta(&mut d).ok_or_else(|| bad("malformed new file"))?;
+                    if tag == tag::NEW_FILE_WITH_RANGE_DELETIONS {
+                        f.num_range_deletions = d
+                            .varint64()
+                            .ok_or_else(|| bad("malformed range deletion count"))?;
+                    }
                     if f.smallest_seq > MAX_SEQUENCE_NUMBER || f.largest_seq > MAX_SEQUENCE_NUMBER {
                         return Err(bad("file sequence number above the maximum"));
                     }
@@ -255,6 +272,7 @@ fn file_meta(d: &mut Decoder<'_>) -> Option<FileMetaData> {
         largest_seq: d.varint64()?,
         num_entries: d.varint64()?,
         num_deletions: d.varint64()?,
+        num_range_deletions: 0,
     })
 }
 
@@ -282,7 +300,8 @@ impl fmt::Display for VersionEdit {
         for (level, m) in &self.new_files {
             writeln!(
                 f,
-                "add L{level} #{} {} bytes [{:?} .. {:?}] seq {}..={} entries {} deletions {}",
+                "add L{level} #{} {} bytes [{:?} .. {:?}] seq {}..={} entries {} deletions {} \
+                 range deletions {}",
                 m.number,
                 m.file_size,
                 key::InternalKey(m.smallest.clone()),
@@ -291,6 +310,7 @@ impl fmt::Display for VersionEdit {
                 m.largest_seq,
                 m.num_entries,
                 m.num_deletions,
+                m.num_range_deletions,
             )?;
         }
         Ok(())
@@ -313,6 +333,7 @@ mod tests {
             largest_seq: 9,
             num_entries: 100,
             num_deletions: 3,
+            num_range_deletions: if number.is_multiple_of(2) { 2 } else { 0 },
         }
     }
 
@@ -363,7 +384,7 @@ mod tests {
                 "{bytes:?}: {e}"
             );
         }
-        let e = with(&[tag::FORMAT_VERSION as u8, 2, 99, 1]).unwrap_err();
+        let e = with(&[tag::FORMAT_VERSION as u8, 3, 99, 1]).unwrap_err();
         assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
     }
 
@@ -375,11 +396,14 @@ mod tests {
             proptest::collection::vec(any::<u8>(), TRAILER_LEN..40),
             0..=MAX_SEQUENCE_NUMBER,
             0..=MAX_SEQUENCE_NUMBER,
-            any::<u64>(),
-            any::<u64>(),
+            (
+                any::<u64>(),
+                any::<u64>(),
+                prop_oneof![Just(0u64), any::<u64>()],
+            ),
         )
-            .prop_map(
-                |(number, file_size, smallest, largest, s, l, n, d)| FileMetaData {
+            .prop_map(|(number, file_size, smallest, largest, s, l, (n, d, r))| {
+                FileMetaData {
                     number,
                     file_size,
                     smallest,
@@ -388,8 +412,9 @@ mod tests {
                     largest_seq: l,
                     num_entries: n,
                     num_deletions: d,
-                },
-            )
+                    num_range_deletions: r,
+                }
+            })
     }
 
     fn arb_edit() -> impl Strategy<Value = VersionEdit> {

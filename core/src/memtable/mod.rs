@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crossbeam_skiplist::map::Entry;
 use crossbeam_skiplist::SkipMap;
+use parking_lot::Mutex;
 
 mod arena;
 mod filter;
@@ -30,6 +31,7 @@ use crate::key::{
     compare_internal_keys, pack_trailer, parse_internal_key, seek_key, SequenceNumber, ValueKind,
     TRAILER_LEN,
 };
+use crate::range_del::{FragmentedTombstones, RangeTombstone};
 
 /// Rough per-entry bookkeeping cost in bytes (skip-list node, tower, allocation header), so
 /// that many tiny entries still fill a memtable.
@@ -118,8 +120,9 @@ impl PartialOrd for MemEntry {
 /// What a memtable knows about a user key at a sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LookupResult {
-    /// The newest visible entry is a value.
-    Found(Vec<u8>),
+    /// The newest visible entry is a value, written at this sequence number (which range
+    /// tombstones compare against).
+    Found(Vec<u8>, SequenceNumber),
     /// The newest visible entry is a tombstone: the key is deleted, stop searching.
     Deleted,
     /// The memtable has no visible entry for the key: search older sources.
@@ -137,6 +140,16 @@ pub struct MemTable {
     /// Number of the WAL segment that holds this memtable's writes.
     wal_number: u64,
     largest_seq: AtomicU64,
+    /// Range tombstones, in the order added (kept apart from the point entries, as
+    /// RocksDB's memtable does), and their fragmentation, built on first use after a change.
+    range_tombstones: Mutex<RangeTombstones>,
+    has_range_tombstones: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Default)]
+struct RangeTombstones {
+    list: Vec<RangeTombstone>,
+    fragmented: Option<Arc<FragmentedTombstones>>,
 }
 
 impl std::fmt::Debug for MemTable {
@@ -160,6 +173,8 @@ impl MemTable {
             approximate_bytes: AtomicUsize::new(0),
             wal_number,
             largest_seq: AtomicU64::new(0),
+            range_tombstones: Mutex::new(RangeTombstones::default()),
+            has_range_tombstones: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -187,6 +202,39 @@ impl MemTable {
         self.largest_seq.fetch_max(seq, AtomicOrdering::Relaxed);
     }
 
+    /// Adds the range tombstone `[start, end) @ seq`. The same rules as [`add`](Self::add)
+    /// apply: one writer at a time, each sequence number used once.
+    pub fn add_range_tombstone(&self, seq: SequenceNumber, start: &[u8], end: &[u8]) {
+        let mut t = self.range_tombstones.lock();
+        t.list.push(RangeTombstone::new(start, end, seq));
+        t.fragmented = None;
+        self.approximate_bytes.fetch_add(
+            start.len() + end.len() + ENTRY_OVERHEAD,
+            AtomicOrdering::Relaxed,
+        );
+        self.largest_seq.fetch_max(seq, AtomicOrdering::Relaxed);
+        self.has_range_tombstones
+            .store(true, AtomicOrdering::Release);
+    }
+
+    /// True if any range tombstone was added.
+    pub fn has_range_tombstones(&self) -> bool {
+        self.has_range_tombstones.load(AtomicOrdering::Acquire)
+    }
+
+    /// The range tombstones added so far (some may be above a reader's sequence number:
+    /// readers filter by it), fragmented; empty without locking if there are none.
+    pub fn range_tombstones(&self) -> Arc<FragmentedTombstones> {
+        if !self.has_range_tombstones() {
+            return Arc::default();
+        }
+        let mut t = self.range_tombstones.lock();
+        if t.fragmented.is_none() {
+            t.fragmented = Some(Arc::new(FragmentedTombstones::new(&t.list)));
+        }
+        t.fragmented.clone().expect("just built")
+    }
+
     /// The newest entry of `user_key` with sequence `<= seq`.
     pub fn get(&self, user_key_wanted: &[u8], seq: SequenceNumber) -> LookupResult {
         if !self.filter.may_contain(user_key_wanted) {
@@ -202,7 +250,7 @@ impl MemTable {
         let entry = e.key();
         match parse_internal_key(entry.key()) {
             Some(p) if p.user_key == user_key_wanted => match p.kind {
-                ValueKind::Put => LookupResult::Found(entry.value().to_vec()),
+                ValueKind::Put => LookupResult::Found(entry.value().to_vec(), p.seq),
                 ValueKind::Delete => LookupResult::Deleted,
             },
             _ => LookupResult::Absent,
@@ -219,9 +267,9 @@ impl MemTable {
         self.map.len()
     }
 
-    /// True if no entry was added.
+    /// True if no entry and no range tombstone was added.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.is_empty() && !self.has_range_tombstones()
     }
 
     /// The largest sequence number added (0 if empty).
@@ -313,10 +361,10 @@ mod tests {
         m.add(5, ValueKind::Delete, b"a", b"");
         m.add(2, ValueKind::Put, b"b", b"");
         assert_eq!(m.get(b"a", 0), LookupResult::Absent);
-        assert_eq!(m.get(b"a", 1), LookupResult::Found(b"v1".to_vec()));
-        assert_eq!(m.get(b"a", 4), LookupResult::Found(b"v3".to_vec()));
+        assert_eq!(m.get(b"a", 1), LookupResult::Found(b"v1".to_vec(), 1));
+        assert_eq!(m.get(b"a", 4), LookupResult::Found(b"v3".to_vec(), 3));
         assert_eq!(m.get(b"a", 5), LookupResult::Deleted);
-        assert_eq!(m.get(b"b", 9), LookupResult::Found(vec![]));
+        assert_eq!(m.get(b"b", 9), LookupResult::Found(vec![], 2));
         assert_eq!(m.get(b"c", 9), LookupResult::Absent);
         assert_eq!(m.get(b"", 9), LookupResult::Absent);
         assert_eq!(m.largest_seq(), 5);
@@ -385,7 +433,7 @@ mod tests {
                             .into_iter()
                             .filter(|&i| 0 < i && i <= upto)
                         {
-                            assert_eq!(m.get(&key(i), n), LookupResult::Found(value(i)));
+                            assert_eq!(m.get(&key(i), n), LookupResult::Found(value(i), i));
                         }
                         if round % 8 == r * 4 {
                             let mut it = m.iter();

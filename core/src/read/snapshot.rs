@@ -140,6 +140,17 @@ impl Snapshot {
         self.inner.state.iter(read)
     }
 
+    /// [`iter`](Self::iter), also hiding the keys in `hidden`'s ranges (a transaction's
+    /// buffered range deletions).
+    pub(crate) fn iter_hiding(
+        &self,
+        mut read: ReadOptions,
+        hidden: Option<Arc<crate::range_del::FragmentedTombstones>>,
+    ) -> Result<DbIterator> {
+        read.snapshot = Some(self.clone());
+        self.inner.state.iter_hiding(read, hidden)
+    }
+
     /// Forward scan of the keys in `range` as of the snapshot; see
     /// [`Db::scan`](crate::Db::scan).
     ///

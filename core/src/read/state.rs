@@ -16,8 +16,10 @@ use super::{prefix_bounds, ReadOptions, Snapshot, SuperVersion};
 use crate::error::{Error, Result};
 use crate::iterator::db_iter::OpenFlag;
 use crate::iterator::DbIterator;
-use crate::key::SequenceNumber;
+use crate::iterator::InternalIterator;
+use crate::key::{SequenceNumber, MAX_SEQUENCE_NUMBER};
 use crate::manifest::{FileMetaData, Version};
+use crate::range_del::{FragmentedTombstones, RangeDelFilter};
 use crate::sstable::TableSource;
 use crate::table_cache::TableCache;
 
@@ -244,6 +246,18 @@ impl ReadState {
     /// Errors: [`Error::Closed`]; [`Error::InvalidArgument`] for a snapshot of another
     /// database; [`Error::Io`] / [`Error::Corruption`] opening an SSTable.
     pub(crate) fn iter(self: &Arc<Self>, read: ReadOptions) -> Result<DbIterator> {
+        self.iter_hiding(read, None)
+    }
+
+    /// [`iter`](Self::iter), also hiding every key in the ranges of `hidden` whatever its
+    /// sequence number: a transaction's own buffered range deletions.
+    ///
+    /// Errors: as [`iter`](Self::iter).
+    pub(crate) fn iter_hiding(
+        self: &Arc<Self>,
+        read: ReadOptions,
+        hidden: Option<Arc<FragmentedTombstones>>,
+    ) -> Result<DbIterator> {
         self.check_open()?;
         let snapshot_seq = self.snapshot_sequence(&read)?;
         let (lower, upper) =
@@ -254,16 +268,20 @@ impl ReadState {
             lower.as_deref().is_none_or(|lb| f.largest_user_key() >= lb)
                 && upper.as_deref().is_none_or(|ub| f.smallest_user_key() < ub)
         };
-        let merged = sv.merged_iter(&self.table_source(), |_| true, in_bounds)?;
+        let merged = sv.read_iter(&self.table_source(), seq, in_bounds)?;
+        let merged: Box<dyn InternalIterator> = match hidden {
+            // Tombstones "newer than everything": every entry in them is hidden, and no
+            // entry of the merge is newer than them, so runs are skipped by seeks.
+            Some(h) if !h.is_empty() => {
+                Box::new(RangeDelFilter::new(merged, h, MAX_SEQUENCE_NUMBER, 0))
+            }
+            _ => Box::new(merged),
+        };
         // The iterator pins the super version (its memtables and files) and, when reading
         // at a snapshot, the snapshot (so compaction keeps what it sees).
-        Ok(DbIterator::new(
-            Box::new(merged),
-            seq,
-            lower,
-            upper,
-            Box::new((sv, read.snapshot)),
+        Ok(
+            DbIterator::new(merged, seq, lower, upper, Box::new((sv, read.snapshot)))
+                .with_owner(self.clone()),
         )
-        .with_owner(self.clone()))
     }
 }

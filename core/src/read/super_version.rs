@@ -11,8 +11,9 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::iterator::{InternalIterator, MergingIterator};
 use crate::key::SequenceNumber;
-use crate::manifest::{FileMetaData, Version};
+use crate::manifest::{FileMetaData, ReadFilter, Version};
 use crate::memtable::{LookupResult, MemTable};
+use crate::range_del::FragmentedTombstones;
 use crate::sstable::TableSource;
 
 /// The memtables and the [`Version`] (set of SSTables) current at one moment.
@@ -32,7 +33,8 @@ impl SuperVersion {
     }
 
     /// The newest value of `user_key` visible at `seq`: the memtables newest first, then
-    /// the SSTables through [`Version::get`]. `None` if absent or deleted.
+    /// the SSTables through [`Version::get`]; then, if a value was found, whether a range
+    /// tombstone newer than it and visible at `seq` deletes it. `None` if absent or deleted.
     ///
     /// Errors: [`Error::Io`](crate::Error::Io) / [`Error::Corruption`](crate::Error::Corruption)
     /// reading a table.
@@ -42,17 +44,46 @@ impl SuperVersion {
         seq: SequenceNumber,
         tables: &dyn TableSource,
     ) -> Result<Option<Vec<u8>>> {
+        let mut found = LookupResult::Absent;
         for m in self.memtables() {
-            match m.get(user_key, seq) {
-                LookupResult::Found(v) => return Ok(Some(v)),
-                LookupResult::Deleted => return Ok(None),
-                LookupResult::Absent => {}
+            found = m.get(user_key, seq);
+            if !matches!(found, LookupResult::Absent) {
+                break;
             }
         }
-        Ok(match self.version.get(user_key, seq, tables)? {
-            LookupResult::Found(v) => Some(v),
-            LookupResult::Deleted | LookupResult::Absent => None,
-        })
+        if matches!(found, LookupResult::Absent) {
+            found = self.version.get(user_key, seq, tables)?;
+        }
+        self.answer(user_key, found, seq, tables)
+    }
+
+    /// The reader's answer for the newest entry `found` of `user_key`: its value unless a
+    /// range tombstone visible at `read_seq` is newer than it.
+    fn answer(
+        &self,
+        user_key: &[u8],
+        found: LookupResult,
+        read_seq: SequenceNumber,
+        tables: &dyn TableSource,
+    ) -> Result<Option<Vec<u8>>> {
+        let LookupResult::Found(value, entry_seq) = found else {
+            return Ok(None);
+        };
+        for m in self.memtables() {
+            if m.has_range_tombstones()
+                && m.range_tombstones()
+                    .deleting(user_key, entry_seq, read_seq)
+                    .is_some()
+            {
+                return Ok(None);
+            }
+        }
+        let deleted = self
+            .version
+            .range_tombstones(tables)?
+            .deleting(user_key, entry_seq, read_seq)
+            .is_some();
+        Ok((!deleted).then_some(value))
     }
 
     /// [`get`](Self::get) of many keys at one sequence number: `user_keys` sorted
@@ -77,13 +108,68 @@ impl SuperVersion {
         if out.iter().any(|r| matches!(r, LookupResult::Absent)) {
             self.version.multi_get(user_keys, seq, tables, &mut out)?;
         }
-        Ok(out
-            .into_iter()
-            .map(|r| match r {
-                LookupResult::Found(v) => Some(v),
-                LookupResult::Deleted | LookupResult::Absent => None,
-            })
-            .collect())
+        user_keys
+            .iter()
+            .zip(out)
+            .map(|(k, r)| self.answer(k, r, seq, tables))
+            .collect()
+    }
+
+    /// The range tombstones of every memtable and SSTable, fragmented together (shared,
+    /// not rebuilt, when only one source has any).
+    ///
+    /// Errors: [`Error::Io`](crate::Error::Io) / [`Error::Corruption`](crate::Error::Corruption)
+    /// opening a table that has range tombstones.
+    pub(crate) fn range_tombstones(
+        &self,
+        tables: &dyn TableSource,
+    ) -> Result<Arc<FragmentedTombstones>> {
+        let mut sources: Vec<Arc<FragmentedTombstones>> = self
+            .memtables()
+            .filter(|m| m.has_range_tombstones())
+            .map(|m| m.range_tombstones())
+            .collect();
+        let version = self.version.range_tombstones(tables)?;
+        if !version.is_empty() {
+            sources.push(version.clone());
+        }
+        Ok(match sources.len() {
+            0 => Arc::default(),
+            1 => sources.pop().expect("one"),
+            _ => {
+                let all: Vec<_> = sources.iter().flat_map(|s| s.tombstones()).collect();
+                Arc::new(FragmentedTombstones::new(&all))
+            }
+        })
+    }
+
+    /// The merging iterator a database iterator reads at `read_seq`: every memtable and
+    /// the SSTables `include_file` accepts, each source wrapped so that what range
+    /// tombstones delete is hidden (see [`crate::range_del`]). Without range tombstones it
+    /// is [`merged_iter`](Self::merged_iter) itself.
+    ///
+    /// Errors: as [`merged_iter`](Self::merged_iter).
+    pub(crate) fn read_iter(
+        &self,
+        tables: &Arc<dyn TableSource>,
+        read_seq: SequenceNumber,
+        include_file: impl Fn(&FileMetaData) -> bool,
+    ) -> Result<MergingIterator> {
+        let tombstones = self.range_tombstones(tables.as_ref())?;
+        if tombstones.is_empty() {
+            return self.merged_iter(tables, |_| true, include_file);
+        }
+        let filter = ReadFilter {
+            tombstones,
+            read_seq,
+        };
+        let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
+        for m in self.memtables() {
+            children.push(filter.wrap(Box::new(m.iter()), m.largest_seq()));
+        }
+        self.version
+            .add_iterators(tables, include_file, Some(&filter), &mut children)?;
+        Ok(MergingIterator::new(children))
     }
 
     /// One merging iterator over the memtables `include_mem` accepts and the SSTables
@@ -105,7 +191,7 @@ impl SuperVersion {
             }
         }
         self.version
-            .add_iterators(tables, include_file, &mut children)?;
+            .add_iterators(tables, include_file, None, &mut children)?;
         Ok(MergingIterator::new(children))
     }
 

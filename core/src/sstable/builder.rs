@@ -16,9 +16,11 @@ use super::compress::BlockCompressor;
 use super::filter::BloomFilterBuilder;
 use super::format::{
     block_trailer, BlockHandle, Footer, BLOCK_TRAILER_LEN, COMPRESSION_NONE, FORMAT_VERSION,
+    FORMAT_VERSION_RANGE_DELETIONS,
 };
 use super::properties::TableProperties;
 use super::separator::{short_successor, shortest_separator};
+use crate::range_del::{encode_block, RangeTombstone};
 
 /// The tunables that shape a table file. Every table records the resulting layout in its
 /// own blocks, so tables written with different options can be read side by side.
@@ -81,6 +83,8 @@ pub struct TableBuilder {
     handle_buf: Vec<u8>,
     /// Compresses data blocks (only data blocks: see [`BlockWriter::write_block`]).
     compressor: BlockCompressor,
+    /// Range tombstones for the range-deletion block.
+    range_tombstones: Vec<RangeTombstone>,
 }
 
 /// The output file and the bookkeeping of what was written to it.
@@ -162,6 +166,7 @@ impl TableBuilder {
             last_key: Vec::new(),
             pending_handle: None,
             handle_buf: Vec::with_capacity(BlockHandle::MAX_VARINT_LEN),
+            range_tombstones: Vec::new(),
         }
     }
 
@@ -218,6 +223,26 @@ impl TableBuilder {
         Ok(())
     }
 
+    /// Adds a range tombstone to the table's range-deletion block (any order, before
+    /// [`finish`](Self::finish)). Its sequence number counts in the table's sequence range.
+    ///
+    /// Errors: [`Error::InvalidArgument`] if `start >= end` (it would cover nothing).
+    pub fn add_range_tombstone(&mut self, tombstone: RangeTombstone) -> Result<()> {
+        if tombstone.start >= tombstone.end {
+            return Err(Error::InvalidArgument(format!(
+                "table {}: empty range tombstone",
+                self.out.file_name
+            )));
+        }
+        self.range_tombstones.push(tombstone);
+        Ok(())
+    }
+
+    /// Range tombstones added so far.
+    pub fn num_range_tombstones(&self) -> usize {
+        self.range_tombstones.len()
+    }
+
     /// Entries added so far.
     pub fn num_entries(&self) -> u64 {
         self.props.num_entries
@@ -249,8 +274,26 @@ impl TableBuilder {
             self.add_index_entry(&successor, handle);
         }
 
+        self.props.data_bytes = self.out.offset;
+        let mut format_version = FORMAT_VERSION;
+        if !self.range_tombstones.is_empty() {
+            let ts = std::mem::take(&mut self.range_tombstones);
+            let handle = self.out.write_block(&encode_block(&ts))?;
+            let p = &mut self.props;
+            p.num_range_deletions = ts.len() as u64;
+            p.range_del_bytes = handle.size + BLOCK_TRAILER_LEN as u64;
+            let (lo, hi) = ts
+                .iter()
+                .fold((u64::MAX, 0), |(lo, hi), t| (lo.min(t.seq), hi.max(t.seq)));
+            if p.num_entries == 0 {
+                (p.smallest_seq, p.largest_seq) = (lo, hi);
+            } else {
+                p.smallest_seq = p.smallest_seq.min(lo);
+                p.largest_seq = p.largest_seq.max(hi);
+            }
+            format_version = FORMAT_VERSION_RANGE_DELETIONS;
+        }
         let filter_handle = self.out.write_block(&self.filter.finish())?;
-        self.props.data_bytes = filter_handle.offset;
         self.props.filter_bytes = filter_handle.size + BLOCK_TRAILER_LEN as u64;
         self.props.largest_key = std::mem::take(&mut self.last_key);
 
@@ -262,13 +305,13 @@ impl TableBuilder {
             index_handle,
             filter_handle,
             properties_handle,
-            format_version: FORMAT_VERSION,
+            format_version,
         };
         self.out.append(&footer.encode())?;
         self.out.file.sync()?;
         debug_assert_eq!(self.out.offset, self.out.file.len());
         self.props.file_size = self.out.offset;
-        self.props.format_version = FORMAT_VERSION;
+        self.props.format_version = format_version;
         Ok(self.props)
     }
 

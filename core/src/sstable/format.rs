@@ -20,8 +20,12 @@ use xxhash_rust::xxh64::Xxh64;
 use crate::coding::{get_fixed32, get_fixed64, put_fixed32, put_fixed64, Decoder};
 use crate::error::{Error, Result};
 
-/// Version of the table format this module writes and reads (stored in the footer).
+/// Version of the table format this module writes for tables without range tombstones
+/// (stored in the footer).
 pub const FORMAT_VERSION: u32 = 1;
+
+/// Version written by tables with a range-deletion block; the newest this module reads.
+pub const FORMAT_VERSION_RANGE_DELETIONS: u32 = 2;
 
 /// The last 8 bytes of every table: the ASCII bytes `KEVO_SST` (read as a little-endian
 /// `u64`), so a hex dump of the file's end shows what the file is.
@@ -172,12 +176,12 @@ impl Footer {
         }
         let version_at = FOOTER_CHECKSUMMED_LEN - 4;
         let format_version = get_fixed32(&src[version_at..]).unwrap_or_default();
-        if format_version != FORMAT_VERSION {
+        if !(FORMAT_VERSION..=FORMAT_VERSION_RANGE_DELETIONS).contains(&format_version) {
             return Err(bad(
                 version_at,
                 format!(
                     "unsupported table format version {format_version} (this build reads \
-                     version {FORMAT_VERSION})"
+                     versions {FORMAT_VERSION} to {FORMAT_VERSION_RANGE_DELETIONS})"
                 ),
             ));
         }
@@ -258,7 +262,7 @@ mod tests {
 
         // A newer version with a valid checksum is refused for its version.
         let mut f = sample();
-        f.format_version = 2;
+        f.format_version = 3;
         let e = Footer::decode(&f.encode(), 1000, "t").unwrap_err();
         assert!(matches!(&e, Error::Corruption { offset, .. } if *offset == 1000 - 68 + 48));
         assert!(detail(e).contains("version"));

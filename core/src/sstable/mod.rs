@@ -52,6 +52,14 @@
 //! restart point is always offset 0; even an empty block has one. See [`block_builder`] and
 //! [`block`].
 //!
+//! ## Range-deletion block (format 2 only)
+//!
+//! A table with range tombstones stores them in one block directly after the last data
+//! block (uncompressed, with the usual trailer); the properties block records its count
+//! and size, and the footer says format 2. See [`crate::range_del`] for its encoding and
+//! what readers and compaction do with it. A table without range tombstones is written in
+//! format 1, byte for byte as before.
+//!
 //! ## Filter block
 //!
 //! One bloom filter over the distinct *user* keys of the whole table (not internal keys: a
@@ -84,7 +92,7 @@
 //! footer = index handle    (offset: fixed64 | size: fixed64)
 //!        | filter handle   (offset: fixed64 | size: fixed64)
 //!        | properties handle (offset: fixed64 | size: fixed64)
-//!        | format_version: fixed32          (FORMAT_VERSION = 1)
+//!        | format_version: fixed32          (1, or 2 with a range-deletion block)
 //!        | checksum: fixed64                (xxh64, seed 0, of the 52 bytes above)
 //!        | magic: fixed64                   (the ASCII bytes "KEVO_SST")
 //! ```
@@ -151,7 +159,7 @@ pub use block_builder::BlockBuilder;
 pub use builder::{TableBuilder, TableOptions};
 pub use compress::MAX_DECOMPRESSED_BLOCK_LEN;
 pub use filter::{BloomFilter, BloomFilterBuilder};
-pub use format::{BlockHandle, Footer, FORMAT_VERSION};
+pub use format::{BlockHandle, Footer, FORMAT_VERSION, FORMAT_VERSION_RANGE_DELETIONS};
 pub use index::TableIndex;
 pub use iter::TableIterator;
 pub use properties::TableProperties;

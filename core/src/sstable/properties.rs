@@ -21,6 +21,10 @@
 //! | 5 | `raw_value_bytes` | 0    |11 | `largest_seq`  | 0    |
 //! | 6 | `data_bytes`      | 0    |   |                |      |
 //!
+//! Fields 12 `num_range_deletions` and 13 `range_del_bytes` (both wire 0) are written
+//! only by tables that have a range-deletion block (table format 2), and read as 0 when
+//! absent.
+//!
 //! Unknown field numbers are skipped (by their wire type), so a later version can add
 //! statistics that older readers ignore. `index_bytes`, `file_size` and `format_version` are
 //! not stored: the block is written before the index and the footer, and the reader fills
@@ -58,6 +62,11 @@ pub struct TableProperties {
     pub smallest_seq: u64,
     /// The largest sequence number of any entry (0 for an empty table).
     pub largest_seq: u64,
+    /// Range tombstones in the range-deletion block (0 if the table has none).
+    pub num_range_deletions: u64,
+    /// Bytes of the range-deletion block (0 if none), which sits between the data blocks
+    /// and the filter block.
+    pub range_del_bytes: u64,
     /// Length of the table file.
     pub file_size: u64,
     /// The table's format version (from the footer).
@@ -89,6 +98,10 @@ impl TableProperties {
         put_length_prefixed(&mut buf, &self.largest_key);
         varint(&mut buf, 10, self.smallest_seq);
         varint(&mut buf, 11, self.largest_seq);
+        if self.num_range_deletions > 0 {
+            varint(&mut buf, 12, self.num_range_deletions);
+            varint(&mut buf, 13, self.range_del_bytes);
+        }
         buf
     }
 
@@ -123,6 +136,21 @@ impl TableProperties {
                         .ok_or_else(|| bad(format!("property {field}: length past the end")))?
                 }
             }
+            if field == 12 || field == 13 {
+                if wire != WIRE_VARINT {
+                    return Err(bad(format!("property {field} has wire type {wire}")));
+                }
+                if seen & (1 << field) != 0 {
+                    return Err(bad(format!("property {field} appears twice")));
+                }
+                seen |= 1 << field;
+                if field == 12 {
+                    p.num_range_deletions = num;
+                } else {
+                    p.range_del_bytes = num;
+                }
+                continue;
+            }
             if !(1..=NUM_FIELDS).contains(&field) {
                 continue; // a field from a newer writer
             }
@@ -154,7 +182,7 @@ impl TableProperties {
         }
         let bad = |detail: String| Error::corruption(file, offset, detail);
         let all = ((1u32 << (NUM_FIELDS + 1)) - 1) & !1;
-        if seen != all {
+        if seen & all != all {
             let missing = (1..=NUM_FIELDS).find(|f| seen & (1 << f) == 0).unwrap_or(0);
             return Err(bad(format!("properties block lacks field {missing}")));
         }
@@ -164,6 +192,12 @@ impl TableProperties {
 
     /// Checks the relations between stored fields that every valid table satisfies.
     fn check_consistent(&self) -> std::result::Result<(), String> {
+        if (self.num_range_deletions == 0) != (self.range_del_bytes == 0) {
+            return Err(format!(
+                "{} range deletions in a {}-byte range-deletion block",
+                self.num_range_deletions, self.range_del_bytes
+            ));
+        }
         if self.num_deletions > self.num_entries {
             return Err(format!(
                 "{} deletions among {} entries",

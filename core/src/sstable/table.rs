@@ -33,11 +33,12 @@ use super::compress::decompress_block;
 use super::filter::BloomFilter;
 use super::format::{
     block_checksum, BlockHandle, Footer, BLOCK_TRAILER_LEN, COMPRESSION_LZ4, COMPRESSION_NONE,
-    COMPRESSION_ZSTD, FOOTER_LEN,
+    COMPRESSION_ZSTD, FOOTER_LEN, FORMAT_VERSION_RANGE_DELETIONS,
 };
 use super::index::TableIndex;
 use super::iter::TableIterator;
 use super::properties::TableProperties;
+use crate::range_del::{decode_block, RangeTombstone};
 
 /// An open table. `Send + Sync`: share it with `Arc<Table>` between readers.
 pub struct Table {
@@ -56,6 +57,8 @@ pub struct Table {
     filter_info: (usize, u32),
     /// The shared block cache and the table's id in it, when opened with one.
     cached: Option<CacheContext>,
+    /// The range-deletion block, decoded (see [`crate::range_del`]).
+    range_tombstones: Vec<RangeTombstone>,
 }
 
 /// What a table opened through the table cache reads blocks through.
@@ -155,8 +158,10 @@ impl Table {
         properties.file_size = file_len;
         properties.format_version = footer.format_version;
         let filter_handle = footer.filter_handle;
-        if properties.data_bytes != filter_handle.offset
+        if properties.data_bytes + properties.range_del_bytes != filter_handle.offset
             || properties.filter_bytes != filter_handle.size + BLOCK_TRAILER_LEN as u64
+            || (properties.num_range_deletions > 0
+                && footer.format_version < FORMAT_VERSION_RANGE_DELETIONS)
         {
             return Err(Error::corruption(
                 file_name,
@@ -174,7 +179,9 @@ impl Table {
             filter: None,
             filter_info: (0, 0),
             cached,
+            range_tombstones: Vec::new(),
         };
+        table.range_tombstones = table.load_range_tombstones()?;
         let filter = table.load_filter()?;
         table.filter_info = (filter.size(), filter.probes());
         let index = table.load_index()?;
@@ -191,6 +198,37 @@ impl Table {
             table.index = Some(index);
         }
         Ok(table)
+    }
+
+    /// Reads, verifies and decodes the range-deletion block, if the table has one.
+    fn load_range_tombstones(&self) -> Result<Vec<RangeTombstone>> {
+        let p = &self.properties;
+        if p.num_range_deletions == 0 {
+            return Ok(Vec::new());
+        }
+        let handle = BlockHandle::new(
+            p.data_bytes,
+            p.range_del_bytes.saturating_sub(BLOCK_TRAILER_LEN as u64),
+        );
+        let contents = self.read_block_contents(handle)?;
+        let bad = |detail: String| Error::corruption(&*self.file_name, handle.offset, detail);
+        let ts = decode_block(&contents).map_err(bad)?;
+        if ts.len() as u64 != p.num_range_deletions {
+            return Err(bad(format!(
+                "range-deletion block holds {} tombstones, the properties say {}",
+                ts.len(),
+                p.num_range_deletions
+            )));
+        }
+        if ts.iter().any(|t| t.start >= t.end) {
+            return Err(bad("range tombstone with start >= end".into()));
+        }
+        Ok(ts)
+    }
+
+    /// The table's range tombstones (read and verified at open; empty for most tables).
+    pub fn range_tombstones(&self) -> &[RangeTombstone] {
+        &self.range_tombstones
     }
 
     /// Reads, verifies and decodes the filter block.

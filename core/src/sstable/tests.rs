@@ -656,9 +656,9 @@ fn footer_errors() {
     assert!(d.contains("magic"), "{d}");
     assert_eq!(TABLE_MAGIC.to_le_bytes(), *b"KEVO_SST");
 
-    let (off, d) = corruption_of(open_bytes(with_footer(&good, |f| f.format_version = 2)));
+    let (off, d) = corruption_of(open_bytes(with_footer(&good, |f| f.format_version = 3)));
     assert_eq!(off, footer_at + 48);
-    assert!(d.contains("version 2"), "{d}");
+    assert!(d.contains("version 3"), "{d}");
 
     let mut b = good.clone();
     b[footer_at as usize + 3] ^= 0x01;

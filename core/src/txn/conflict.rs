@@ -8,9 +8,7 @@
 //! registered for the whole transaction, so compaction keeps the newest entry of every key
 //! that changed after it (tombstones included), and the check cannot miss a write.
 
-use std::collections::BTreeSet;
-
-use crate::db::WriteCallback;
+use crate::db::{GroupWrites, WriteCallback};
 use crate::error::{Error, Result};
 use crate::iterator::InternalIterator;
 use crate::key::{escape_bytes, parse_internal_key, seek_key, SequenceNumber, MAX_SEQUENCE_NUMBER};
@@ -62,6 +60,11 @@ impl KeyRange {
         }
     }
 
+    /// True if the range shares a key with `[start, end)`.
+    fn overlaps_half_open(&self, start: &[u8], end: &[u8]) -> bool {
+        start < end && end > self.start.as_slice() && !self.is_past_end(start)
+    }
+
     /// True if the range overlaps the user keys `[smallest, largest]`.
     fn overlaps(&self, smallest: &[u8], largest: &[u8]) -> bool {
         largest >= self.start.as_slice() && !self.is_past_end(smallest)
@@ -80,13 +83,27 @@ pub(crate) struct CommitCheck {
 impl WriteCallback for CommitCheck {
     /// Fails with [`Error::Conflict`] if a key in the ranges was written after `since`:
     /// in the database, or by a batch ahead of this one in the same write group
-    /// (`group_keys`, not applied yet when the leader checks).
-    fn check(&self, read: &ReadState, group_keys: &BTreeSet<Vec<u8>>) -> Result<()> {
+    /// (`group`, not applied yet when the leader checks), including by a range deletion.
+    fn check(&self, read: &ReadState, group: &GroupWrites) -> Result<()> {
         for r in &self.ranges {
             if r.is_empty() {
                 continue;
             }
-            let first = group_keys
+            if let Some((a, b)) = group
+                .ranges
+                .iter()
+                .find(|(a, b)| r.overlaps_half_open(a, b))
+            {
+                return Err(Error::Conflict(format!(
+                    "keys in [{}, {}) were deleted by a commit in the same write group, after \
+                     the transaction's snapshot at sequence {}",
+                    escape_bytes(a),
+                    escape_bytes(b),
+                    self.since
+                )));
+            }
+            let first = group
+                .keys
                 .range::<[u8], _>((
                     std::ops::Bound::Included(r.start.as_slice()),
                     std::ops::Bound::Unbounded,
@@ -130,7 +147,7 @@ fn check_conflicts(read: &ReadState, ranges: &[KeyRange], since: SequenceNumber)
                     .any(|r| r.overlaps(f.smallest_user_key(), f.largest_user_key()))
         },
     )?;
-    for range in ranges {
+    for range in &ranges {
         it.seek(&seek_key(&range.start, MAX_SEQUENCE_NUMBER));
         while it.valid() {
             let p = parse_internal_key(it.key())
@@ -157,6 +174,30 @@ fn check_conflicts(read: &ReadState, ranges: &[KeyRange], since: SequenceNumber)
             it.seek(&seek_key(&next_key, MAX_SEQUENCE_NUMBER));
         }
         it.status()?;
+    }
+    // Range deletions newer than the snapshot that touch a range: also writes to its keys.
+    let mut tombstones: Vec<std::sync::Arc<crate::range_del::FragmentedTombstones>> = sv
+        .memtables()
+        .filter(|m| m.largest_seq() > since)
+        .map(|m| m.range_tombstones())
+        .collect();
+    tombstones.push(sv.version.range_tombstones(read.tables().as_ref())?.clone());
+    for t in &tombstones {
+        for f in t.fragments() {
+            if f.seqs[0] > since {
+                if let Some(r) = ranges
+                    .iter()
+                    .find(|r| r.overlaps_half_open(&f.start, &f.end))
+                {
+                    return Err(Error::Conflict(format!(
+                        "keys from {} were deleted by a range deletion at sequence {} after \
+                         the transaction's snapshot at sequence {since}",
+                        escape_bytes(f.start.as_slice().max(r.start.as_slice())),
+                        f.seqs[0]
+                    )));
+                }
+            }
+        }
     }
     Ok(())
 }

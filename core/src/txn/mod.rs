@@ -78,8 +78,9 @@ use parking_lot::Mutex;
 use crate::batch::{check_key, check_value, WriteBatch};
 use crate::db::{Db, DbInner};
 use crate::error::{Error, Result};
-use crate::key::SequenceNumber;
+use crate::key::{SequenceNumber, MAX_SEQUENCE_NUMBER};
 use crate::options::WriteOptions;
+use crate::range_del::{FragmentedTombstones, RangeTombstone};
 use crate::read::{prefix_bounds, ReadOptions, Snapshot};
 use iter::WriteBuffer;
 
@@ -157,6 +158,31 @@ struct TxnState {
     writes: Arc<WriteBuffer>,
     /// Keys and ranges read from the database (serializable only).
     reads: Vec<KeyRange>,
+    /// Buffered range deletions, `[start, end)`. A write to a key in one after it was
+    /// buffered lives in `writes` (earlier writes there are removed by it); commit writes
+    /// the ranges first, so those later writes win.
+    ranges: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl TxnState {
+    fn in_deleted_range(&self, key: &[u8]) -> bool {
+        self.ranges
+            .iter()
+            .any(|(a, b)| a.as_slice() <= key && key < b.as_slice())
+    }
+
+    /// The buffered range deletions as tombstones newer than everything, for iterators.
+    fn hidden(&self) -> Option<Arc<FragmentedTombstones>> {
+        if self.ranges.is_empty() {
+            return None;
+        }
+        let ts: Vec<RangeTombstone> = self
+            .ranges
+            .iter()
+            .map(|(a, b)| RangeTombstone::new(a, b, MAX_SEQUENCE_NUMBER))
+            .collect();
+        Some(Arc::new(FragmentedTombstones::new(&ts)))
+    }
 }
 
 /// What a transaction and its iterators share.
@@ -254,6 +280,7 @@ impl Transaction {
                 state: Mutex::new(TxnState {
                     writes: Arc::new(BTreeMap::new()),
                     reads: Vec::new(),
+                    ranges: Vec::new(),
                 }),
             }),
         }
@@ -294,6 +321,9 @@ impl Transaction {
             if let Some(v) = state.writes.get(key) {
                 return Ok(v.clone());
             }
+            if state.in_deleted_range(key) {
+                return Ok(None);
+            }
             if self.shared.tracks_reads() {
                 state.reads.push(KeyRange::point(key));
             }
@@ -320,6 +350,39 @@ impl Transaction {
         self.buffer(key, None)
     }
 
+    /// Buffers a deletion of every key in `[start, end)`: this transaction's reads and
+    /// iterators stop seeing them at once (except keys it writes afterwards), and commit
+    /// writes one range tombstone (see [`Db::delete_range`](crate::Db::delete_range)). The
+    /// range is in the write set: commit fails with [`Error::Conflict`] if any key in it was
+    /// written after the snapshot.
+    ///
+    /// Errors: [`Error::InvalidArgument`] for bad bounds (see [`WriteBatch::delete_range`])
+    /// or a finished transaction.
+    pub fn delete_range(&self, start: &[u8], end: &[u8]) -> Result<()> {
+        crate::batch::check_range(start, end)?;
+        if start == end {
+            return Ok(());
+        }
+        let mut state = self.shared.state.lock();
+        check_status(self.shared.status())?;
+        let covered: Vec<Vec<u8>> = state
+            .writes
+            .range::<[u8], _>((
+                std::ops::Bound::Included(start),
+                std::ops::Bound::Excluded(end),
+            ))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !covered.is_empty() {
+            let w = Arc::make_mut(&mut state.writes);
+            for k in covered {
+                w.remove(&k);
+            }
+        }
+        state.ranges.push((start.to_vec(), end.to_vec()));
+        Ok(())
+    }
+
     fn buffer(&self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
         let mut state = self.shared.state.lock();
         check_status(self.shared.status())?;
@@ -339,10 +402,10 @@ impl Transaction {
                 "a transaction reads at its own snapshot; leave ReadOptions::snapshot unset".into(),
             ));
         }
-        let writes = {
+        let (writes, hidden) = {
             let state = self.shared.state.lock();
             check_status(self.shared.status())?;
-            state.writes.clone()
+            (state.writes.clone(), state.hidden())
         };
         let (lower, upper) = prefix_bounds(
             read.lower_bound.clone(),
@@ -352,7 +415,7 @@ impl Transaction {
         read.lower_bound = lower.clone();
         read.upper_bound = upper.clone();
         read.prefix = None;
-        let base = self.shared.snapshot.iter(read)?;
+        let base = self.shared.snapshot.iter_hiding(read, hidden)?;
         Ok(TxnIterator::new(
             base,
             writes,
@@ -370,22 +433,30 @@ impl Transaction {
     /// Errors: [`Error::Conflict`] (nothing was written; retry the whole transaction);
     /// [`Error::InvalidArgument`] if already finished; as [`Db::write`](crate::Db::write).
     pub fn commit(&self) -> Result<()> {
-        let (writes, reads) = {
+        let (writes, reads, deleted_ranges) = {
             let mut state = self.shared.state.lock();
             check_status(self.shared.status())?;
             self.shared.set_status(Status::Failed);
             (
                 std::mem::take(&mut state.writes),
                 std::mem::take(&mut state.reads),
+                std::mem::take(&mut state.ranges),
             )
         };
-        if writes.is_empty() {
+        if writes.is_empty() && deleted_ranges.is_empty() {
             let _state = self.shared.state.lock();
             self.shared.set_status(Status::Committed);
             return Ok(());
         }
         let mut batch = WriteBatch::new();
         let mut ranges = reads;
+        for (a, b) in &deleted_ranges {
+            batch.delete_range(a, b)?;
+            ranges.push(KeyRange {
+                start: a.clone(),
+                end: conflict::RangeEnd::Excluded(b.clone()),
+            });
+        }
         for (k, v) in writes.iter() {
             match v {
                 Some(v) => batch.put(k, v)?,
@@ -417,6 +488,7 @@ impl Transaction {
         self.shared.set_status(Status::RolledBack);
         state.writes = Arc::new(BTreeMap::new());
         state.reads.clear();
+        state.ranges.clear();
         Ok(())
     }
 }
