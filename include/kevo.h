@@ -352,6 +352,22 @@ kevo_status kevo_batch_delete(kevo_batch *batch,
                               size_t key_len,
                               kevo_error **err);
 
+// Adds a deletion of every key in `[start, end)` (bytewise; bounds copied, at most 65535
+// bytes each, `start` may be empty; see `kevo_delete_range`). Operations added after it in
+// the batch win over it. On error the batch is unchanged.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`, `start` after `end`, an
+// oversized bound, or a NULL pointer with a nonzero length.
+//
+// Thread-safety: one thread at a time per batch (concurrent calls are serialized by a lock, in
+// no specified order).
+kevo_status kevo_batch_delete_range(kevo_batch *batch,
+                                    const uint8_t *start,
+                                    size_t start_len,
+                                    const uint8_t *end,
+                                    size_t end_len,
+                                    kevo_error **err);
+
 // Removes every operation from the batch.
 //
 // Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`.
@@ -441,6 +457,23 @@ kevo_status kevo_delete(kevo_db *db,
                         const uint8_t *key,
                         size_t key_len,
                         kevo_error **err);
+
+// Deletes every key `k` with `start <= k < end` (bytewise) in one atomic write of one range
+// tombstone, whatever the number of keys covered (`kevo::Db::delete_range`). `start_len`
+// may be 0 (from the first key); `start == end` deletes nothing. Both bounds are copied and
+// at most 65535 bytes. `options` may be NULL.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` if `start` sorts after `end`, a bound is oversized, or a
+// pointer is NULL with a nonzero length; otherwise as `kevo_put`.
+//
+// Thread-safety: any thread, concurrently with any other call on `db`.
+kevo_status kevo_delete_range(kevo_db *db,
+                              const kevo_write_options *options,
+                              const uint8_t *start,
+                              size_t start_len,
+                              const uint8_t *end,
+                              size_t end_len,
+                              kevo_error **err);
 
 // Applies every operation of `batch` atomically (all or nothing, also after a crash). The
 // batch is not changed: it may be written again, cleared, or freed. An empty batch is a
@@ -1271,6 +1304,22 @@ kevo_status kevo_txn_put(kevo_txn *txn,
 //
 // Thread-safety: any thread, but a transaction is meant for one thread at a time.
 kevo_status kevo_txn_delete(kevo_txn *txn, const uint8_t *key, size_t key_len, kevo_error **err);
+
+// Buffers a deletion of every key in `[start, end)` in the transaction (see
+// `kevo_delete_range` for the bounds): its reads stop seeing those keys at once, except keys
+// it writes afterwards; the commit conflicts if another commit wrote a key in the range
+// after the transaction's snapshot.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for bad bounds or a finished transaction; as
+// `kevo_txn_put` otherwise.
+//
+// Thread-safety: any thread, but a transaction is meant for one thread at a time.
+kevo_status kevo_txn_delete_range(kevo_txn *txn,
+                                  const uint8_t *start,
+                                  size_t start_len,
+                                  const uint8_t *end,
+                                  size_t end_len,
+                                  kevo_error **err);
 
 // Creates an iterator over what the transaction sees: its snapshot plus its own writes as
 // of now (later writes through the transaction are not shown), within `options`' bounds and

@@ -99,6 +99,38 @@ pub extern "C" fn kevo_batch_delete(
     })
 }
 
+/// Adds a deletion of every key in `[start, end)` (bytewise; bounds copied, at most
+/// {{max_key_size}} bytes each, `start` may be empty; see `kevo_delete_range`). Operations
+/// added after it in the batch win over it. On error the batch is unchanged.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`, `start` after `end`, an
+/// oversized bound, or a NULL pointer with a nonzero length.
+///
+/// Thread-safety: one thread at a time per batch (concurrent calls are serialized by a lock, in
+/// no specified order).
+#[no_mangle]
+pub extern "C" fn kevo_batch_delete_range(
+    batch: *mut kevo_batch,
+    start: *const u8,
+    start_len: usize,
+    end: *const u8,
+    end_len: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let b = self::batch(batch)?;
+        // SAFETY: the caller guarantees the buffers are readable for their lengths.
+        let (a, e) = unsafe {
+            (
+                convert::bound(start, start_len, "range start")?,
+                convert::bound(end, end_len, "range end")?,
+            )
+        };
+        b.inner.lock().delete_range(a, e)?;
+        OK
+    })
+}
+
 /// Removes every operation from the batch.
 ///
 /// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `batch`.

@@ -177,6 +177,38 @@ pub extern "C" fn kevo_delete(
     })
 }
 
+/// Deletes every key `k` with `start <= k < end` (bytewise) in one atomic write of one
+/// range tombstone, whatever the number of keys covered (`kevo::Db::delete_range`).
+/// `start_len` may be 0 (from the first key); `start == end` deletes nothing. Both bounds are
+/// copied and at most {{max_key_size}} bytes. `options` may be NULL.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` if `start` sorts after `end`, a bound is oversized, or a
+/// pointer is NULL with a nonzero length; otherwise as `kevo_put`.
+///
+/// Thread-safety: any thread, concurrently with any other call on `db`.
+#[no_mangle]
+pub extern "C" fn kevo_delete_range(
+    db: *mut kevo_db,
+    options: *const kevo_write_options,
+    start: *const u8,
+    start_len: usize,
+    end: *const u8,
+    end_len: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let h = db_handle(db)?;
+        // SAFETY: the caller guarantees the buffers are readable for their lengths.
+        let (a, b) = unsafe {
+            (
+                convert::bound(start, start_len, "range start")?,
+                convert::bound(end, end_len, "range end")?,
+            )
+        };
+        write_with(&h, options, |d, o| d.delete_range_opt(a, b, o))
+    })
+}
+
 /// Applies every operation of `batch` atomically (all or nothing, also after a crash). The
 /// batch is not changed: it may be written again, cleared, or freed. An empty batch is a
 /// no-op. `options` may be NULL.

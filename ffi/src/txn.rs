@@ -292,6 +292,38 @@ pub extern "C" fn kevo_txn_delete(
     })
 }
 
+/// Buffers a deletion of every key in `[start, end)` in the transaction (see
+/// `kevo_delete_range` for the bounds): its reads stop seeing those keys at once, except keys
+/// it writes afterwards; the commit conflicts if another commit wrote a key in the range
+/// after the transaction's snapshot.
+///
+/// Errors: `KEVO_INVALID_ARGUMENT` for bad bounds or a finished transaction; as
+/// `kevo_txn_put` otherwise.
+///
+/// Thread-safety: any thread, but a transaction is meant for one thread at a time.
+#[no_mangle]
+pub extern "C" fn kevo_txn_delete_range(
+    txn: *mut kevo_txn,
+    start: *const u8,
+    start_len: usize,
+    end: *const u8,
+    end_len: usize,
+    err: *mut *mut kevo_error,
+) -> kevo_status {
+    guard(err, || {
+        let t = open_txn(txn)?;
+        // SAFETY: the caller guarantees the buffers are readable for their lengths.
+        let (a, b) = unsafe {
+            (
+                convert::bound(start, start_len, "range start")?,
+                convert::bound(end, end_len, "range end")?,
+            )
+        };
+        t.txn.delete_range(a, b)?;
+        OK
+    })
+}
+
 /// Creates an iterator over what the transaction sees: its snapshot plus its own writes as
 /// of now (later writes through the transaction are not shown), within `options`' bounds and
 /// prefix (`options` may be NULL; it must not carry a snapshot, since a transaction reads at
