@@ -86,9 +86,6 @@ _R = TypeVar("_R")
 #: What keys and values may be passed as.
 BytesLike = Union[bytes, bytearray, memoryview]
 
-#: Keys deleted per write batch by :meth:`DB.clear`.
-_CLEAR_BATCH = 10_000
-
 
 class LevelStats(TypedDict):
     """Files and bytes of one level of the LSM tree (an entry of ``Stats["levels"]``)."""
@@ -471,15 +468,20 @@ class DB(_DB, _Reads, _abc.MutableMapping):  # type: ignore[type-arg,misc]
                 batch[key] = value
 
     def clear(self) -> None:
-        """Deletes every key present when the call starts, in write batches of 10,000 keys
-        (not atomic as a whole: a concurrent reader may see part of it)."""
-        with self.snapshot() as snap:
-            batch = self.write_batch()
-            for key in snap.keys():
-                batch.delete(key)
-                if len(batch) >= _CLEAR_BATCH:
-                    batch.write()
-            batch.write()
+        """Deletes every key in one atomic range deletion (O(1) whatever the size: readers
+        see all keys or none). It covers every key up to the largest present when it runs;
+        a larger key written concurrently may survive it."""
+        self.delete_range(b"")
+
+    def __delitem__(self, key: Any) -> None:
+        """``del db[key]`` (``KeyError`` if absent), or ``del db[start:stop]``: one atomic
+        range deletion of ``start <= k < stop`` (either end may be omitted; no step)."""
+        if isinstance(key, slice):
+            if key.step is not None:
+                raise ValueError("del db[start:stop] takes no step")
+            self.delete_range(b"" if key.start is None else key.start, key.stop)
+            return
+        super().__delitem__(key)
 
 
 def open(path: Union[str, os.PathLike[str]], **options: Any) -> DB:  # noqa: A001

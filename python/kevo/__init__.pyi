@@ -184,6 +184,8 @@ class WriteBatch:
         """Adds ``key = value``."""
     def delete(self, key: BytesLike) -> None:
         """Adds a deletion of ``key``."""
+    def delete_range(self, start: BytesLike, end: BytesLike) -> None:
+        """Adds a deletion of every key in ``[start, end)`` (one range tombstone)."""
     def __delitem__(self, key: BytesLike, /) -> None:
         """Adds a deletion of ``key``."""
     def clear(self) -> None:
@@ -388,6 +390,9 @@ class _Transaction:
         """Buffers ``key = value``."""
     def delete(self, key: BytesLike) -> None:
         """Buffers a deletion of ``key`` (no error if absent)."""
+    def delete_range(self, start: BytesLike, end: BytesLike) -> None:
+        """Buffers a deletion of every key in ``[start, end)``; conflicts at commit if another
+        commit wrote a key in it after the snapshot."""
     def __delitem__(self, key: BytesLike, /) -> None:
         """Buffers a deletion of ``key``; ``KeyError`` if the transaction does not see it."""
     def __len__(self) -> int:
@@ -489,6 +494,17 @@ class _DB:
         """Sets ``key`` to ``value``."""
     def delete(self, key: BytesLike, *, sync: bool = False, disable_wal: bool = False) -> None:
         """Deletes ``key`` (no error if absent); ``sync`` and ``disable_wal`` as for ``put``."""
+    def delete_range(
+        self,
+        start: BytesLike,
+        end: Optional[BytesLike] = None,
+        *,
+        sync: bool = False,
+        disable_wal: bool = False,
+    ) -> None:
+        """Deletes every key in ``[start, end)`` in one atomic write, O(1) whatever the number
+        of keys; ``end=None``: to the last key. :class:`InvalidArgumentError` if
+        ``start > end``."""
     def __delitem__(self, key: BytesLike, /) -> None:
         """Deletes ``key``; ``KeyError`` if absent."""
     def __contains__(self, key: object, /) -> bool:
@@ -554,7 +570,6 @@ class DB(_DB, _Reads, collections.abc.MutableMapping[bytes, bytes]):
     def get(self, key: BytesLike, default: _T) -> Union[bytes, _T]: ...
     def __getitem__(self, key: BytesLike, /) -> bytes: ...
     def __setitem__(self, key: BytesLike, value: BytesLike, /) -> None: ...
-    def __delitem__(self, key: BytesLike, /) -> None: ...
     def snapshot(self) -> Snapshot:
         """A consistent read-only view as of now (a context manager)."""
     def transaction(self, serializable: bool = False) -> Transaction:
@@ -572,8 +587,11 @@ class DB(_DB, _Reads, collections.abc.MutableMapping[bytes, bytes]):
         """``db[key]`` if present, else sets and returns ``default``."""
     def update(self, other: Union[Mapping[Any, Any], Iterable[Tuple[Any, Any]]] = (), /, **kwds: Any) -> None:  # type: ignore[override]
         """Sets every key of ``other`` in one atomic write batch."""
+    def __delitem__(self, key: Union[BytesLike, slice], /) -> None:
+        """``del db[key]`` (``KeyError`` if absent) or ``del db[start:stop]`` (one atomic
+        range deletion; either end may be omitted)."""
     def clear(self) -> None:
-        """Deletes every key (in batches of 10,000; not atomic as a whole)."""
+        """Deletes every key in one atomic range deletion."""
 
 def open(
     path: _Path,

@@ -66,6 +66,18 @@ impl PyWriteBatch {
         self.delete(py, key)
     }
 
+    /// Adds a deletion of every key in `[start, end)` (one range tombstone); operations
+    /// added after it win over it. `InvalidArgumentError` if `start > end`.
+    fn delete_range(
+        &mut self,
+        py: Python<'_>,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let (a, b) = (bytes_of(start)?, bytes_of(end)?);
+        self.batch.delete_range(&a, &b).py_err(py)
+    }
+
     /// Removes every operation.
     fn clear(&mut self) {
         self.batch.clear();

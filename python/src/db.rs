@@ -268,6 +268,44 @@ impl PyDb {
         py.detach(|| db.delete_opt(&k, &o)).py_err(py)
     }
 
+    /// Deletes every key `k` with `start <= k < end` in one atomic write (one range
+    /// tombstone, whatever the number of keys). `end=None` deletes to the last key (every
+    /// key up to the largest present when the call runs). `sync` and `disable_wal` as for
+    /// `put`. `InvalidArgumentError` if `start > end`.
+    #[pyo3(signature = (start, end = None, *, sync = false, disable_wal = false))]
+    fn delete_range(
+        &self,
+        py: Python<'_>,
+        start: &Bound<'_, PyAny>,
+        end: Option<&Bound<'_, PyAny>>,
+        sync: bool,
+        disable_wal: bool,
+    ) -> PyResult<()> {
+        let db = self.handle(py)?;
+        let a = bytes_of(start)?.to_vec();
+        let b = optional_bytes(end)?;
+        let o = write_options(sync, disable_wal);
+        py.detach(|| -> kevo::Result<()> {
+            let b = match b {
+                Some(b) => b,
+                None => {
+                    // One past the largest key: the successor `last ++ [0]`.
+                    let mut it = db.iter(ReadOptions::default())?;
+                    it.seek_to_last();
+                    it.status()?;
+                    if !it.valid() || it.key() < a.as_slice() {
+                        return Ok(());
+                    }
+                    let mut e = it.key().to_vec();
+                    e.push(0);
+                    e
+                }
+            };
+            db.delete_range_opt(&a, &b, &o)
+        })
+        .py_err(py)
+    }
+
     /// `del db[key]`: `KeyError` if absent. (A lookup then a delete: not atomic with respect
     /// to other writers of the same key.)
     fn __delitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {

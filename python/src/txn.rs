@@ -223,6 +223,20 @@ impl PyTransaction {
         Self::txn(&source).delete(&k).py_err(py)
     }
 
+    /// Buffers a deletion of every key in `[start, end)`: the transaction stops seeing them
+    /// at once (except keys it writes afterwards); commit writes one range tombstone, and
+    /// conflicts if another commit wrote a key in the range after the snapshot.
+    fn delete_range(
+        &self,
+        py: Python<'_>,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let source = self.source(py)?;
+        let (a, b) = (bytes_of(start)?, bytes_of(end)?);
+        Self::txn(&source).delete_range(&a, &b).py_err(py)
+    }
+
     /// `del txn[key]`: buffers a deletion; `KeyError` if the transaction does not see `key`.
     fn __delitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
         let source = self.source(py)?;
