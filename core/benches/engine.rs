@@ -147,5 +147,50 @@ fn multi_get(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, memtable, db, multi_get);
+/// Reads next to 1,000,000 deleted keys: deleted by one range tombstone (flushed to an L0
+/// table above the still-present covered entries, the case where a read could degrade), by
+/// 1,000,000 point tombstones, and not deleted at all (the baseline). A `get` just past the
+/// range, and a 100-key scan that starts 50 keys before it and crosses it.
+fn range_delete(c: &mut Criterion) {
+    let value = [7u8; 100];
+    let n = 1_100_000u64;
+    let (lo, hi) = (50_000u64, 1_050_000u64);
+    let mut g = c.benchmark_group("range_delete");
+    g.sample_size(30);
+    for case in ["none", "range", "points"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        for i in 0..n {
+            db.put(&key(i), &value).unwrap();
+        }
+        db.compact_range(None, None).unwrap();
+        match case {
+            "range" => db.delete_range(&key(lo), &key(hi)).unwrap(),
+            "points" => {
+                for i in lo..hi {
+                    db.delete(&key(i)).unwrap();
+                }
+            }
+            _ => {}
+        }
+        db.flush().unwrap();
+        g.bench_function(format!("get_after_1m_deleted_{case}"), |b| {
+            b.iter(|| black_box(db.get(&key(hi + 1)).unwrap()))
+        });
+        g.bench_function(format!("scan_100_across_1m_deleted_{case}"), |b| {
+            b.iter(|| {
+                let n = db
+                    .scan(key(lo - 50)..)
+                    .unwrap()
+                    .take(100)
+                    .map(|r| r.unwrap().0.len())
+                    .sum::<usize>();
+                black_box(n)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, memtable, db, multi_get, range_delete);
 criterion_main!(benches);
