@@ -144,7 +144,7 @@ fn manifest_lists_edits_and_the_live_files() {
 
     let out = ok(["manifest", p(&db)]);
     assert!(out.starts_with("CURRENT -> MANIFEST-"), "{out}");
-    assert!(out.contains("edit @0:\n  format version 1\n"), "{out}");
+    assert!(out.contains("edit @0:\n  format version 2\n"), "{out}");
     assert!(out.contains("  options:\n"), "{out}");
     assert!(out.contains("block_size="), "{out}");
     assert!(out.contains("last sequence 3\n"), "{out}");
