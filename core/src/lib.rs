@@ -52,6 +52,7 @@
 //! | orchestration | `db` | [`Db`]: open and recovery, the write path, background flush and compaction |
 //! | above | [`txn`] | optimistic [`Transaction`]s, on top of the `Db`; [`RetryPolicy`] and [`run_transaction`] for conflicts |
 //! | | [`cursor`] | [`Cursor`]: one cursor type over a database or a transaction, for the bindings |
+//! | | [`backup`] | [`BackupEngine`]: incremental backups (shared SSTables, verified restores) |
 //!
 //! A key passes through, in order: [`Db::put`] (`db/mod.rs`) → `db/write.rs` (write queue,
 //! group commit) → `batch.rs` (encoding) → `db/wal_segments.rs` and `wal/writer.rs` (the
@@ -64,6 +65,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod batch;
 pub mod coding;
 pub(crate) mod compaction;
@@ -87,6 +89,7 @@ pub(crate) mod table_writer;
 pub mod txn;
 pub mod wal;
 
+pub use backup::{BackupEngine, BackupInfo};
 pub use batch::WriteBatch;
 pub use cursor::Cursor;
 pub use db::{CheckpointInfo, Db};

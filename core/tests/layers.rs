@@ -32,7 +32,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("tables", &["table_cache", "table_writer"]),
     ("steps", &["flush", "compaction", "read"]),
     ("orchestration", &["db"]),
-    ("above", &["txn", "cursor"]),
+    ("above", &["txn", "cursor", "backup"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -428,8 +428,10 @@ impl FileSystem for MemFileSystem {
         if !s.dirs.contains(dir) {
             return Err(Error::NotFound(dir.display().to_string()));
         }
+        // Subdirectories too, as `read_dir` lists them: backups walk theirs.
         Ok(s.live
             .keys()
+            .chain(s.dirs.iter())
             .filter(|p| p.parent() == Some(dir))
             .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
             .collect())
@@ -442,6 +444,24 @@ impl FileSystem for MemFileSystem {
             .remove(path)
             .map(|_| ())
             .ok_or_else(|| Error::NotFound(path.display().to_string()))
+    }
+
+    fn remove_dir(&self, dir: &Path) -> Result<()> {
+        let mut s = self.state.lock();
+        self.op_locked(&mut s, "remove_dir", dir)?;
+        if !s.dirs.contains(dir) {
+            return Err(Error::NotFound(dir.display().to_string()));
+        }
+        let busy = s.live.keys().any(|p| p.parent() == Some(dir))
+            || s.dirs.iter().any(|d| d.parent() == Some(dir));
+        if busy {
+            return Err(Error::io(
+                format!("remove directory {}", dir.display()),
+                std::io::Error::from_raw_os_error(libc::ENOTEMPTY),
+            ));
+        }
+        s.dirs.remove(dir);
+        Ok(())
     }
 
     fn rename(&self, from: &Path, to: &Path) -> Result<()> {
@@ -525,6 +545,27 @@ mod tests {
         fs.fail_at(0, FaultKind::Io, true);
         assert!(f.sync().is_err());
         assert!(f.sync().is_err());
+    }
+
+    #[test]
+    fn remove_dir_refuses_a_non_empty_directory() {
+        let fs = MemFileSystem::new();
+        fs.create_dir_all(Path::new("/d/sub")).unwrap();
+        fs.create(Path::new("/d/sub/f")).unwrap();
+        assert_eq!(fs.list(Path::new("/d")).unwrap(), ["sub"]);
+        assert!(
+            fs.remove_dir(Path::new("/d")).is_err(),
+            "has a subdirectory"
+        );
+        assert!(fs.remove_dir(Path::new("/d/sub")).is_err(), "has a file");
+        fs.remove(Path::new("/d/sub/f")).unwrap();
+        fs.remove_dir(Path::new("/d/sub")).unwrap();
+        assert!(!fs.exists(Path::new("/d/sub")));
+        assert!(matches!(
+            fs.remove_dir(Path::new("/d/sub")),
+            Err(Error::NotFound(_))
+        ));
+        fs.remove_dir(Path::new("/d")).unwrap();
     }
 
     #[test]

@@ -166,6 +166,13 @@ pub trait FileSystem: Send + Sync + Debug {
     /// Renames `from` to `to`, replacing `to` atomically if it exists.
     fn rename(&self, from: &Path, to: &Path) -> Result<()>;
 
+    /// Removes the empty directory `dir`: backups (`crate::backup`) drop their staging and
+    /// per-backup directories with it, where the engine itself only ever removes files.
+    ///
+    /// Errors: [`Error::NotFound`](crate::Error::NotFound) if `dir` does not exist;
+    /// [`Error::Io`](crate::Error::Io) if it is not empty or the call fails.
+    fn remove_dir(&self, dir: &Path) -> Result<()>;
+
     /// Makes the entries of `dir` (creations, renames, removals) durable.
     fn sync_dir(&self, dir: &Path) -> Result<()>;
 

@@ -171,6 +171,10 @@ impl FileSystem for OsFileSystem {
         std::fs::remove_file(path).map_err(|e| io_err("remove", path, e))
     }
 
+    fn remove_dir(&self, dir: &Path) -> Result<()> {
+        std::fs::remove_dir(dir).map_err(|e| io_err("remove directory", dir, e))
+    }
+
     fn rename(&self, from: &Path, to: &Path) -> Result<()> {
         std::fs::rename(from, to).map_err(|e| io_err("rename", from, e))
     }
