@@ -16,6 +16,27 @@
 //! directory, a private directory without meta, shared files no meta names) is removed by
 //! the next [`BackupEngine::open`].
 //!
+//! ```
+//! use kevo::backup::BackupEngine;
+//! use kevo::{Db, Options};
+//! # fn main() -> kevo::Result<()> {
+//! let tmp = tempfile::tempdir().expect("temporary directory");
+//! let db = Db::open(tmp.path().join("db"), Options::default())?;
+//! db.put(b"k", b"v1")?;
+//! let engine = BackupEngine::open(tmp.path().join("backups"))?;
+//! let first = engine.create_backup(&db)?;
+//! db.put(b"k", b"v2")?;
+//! engine.create_backup(&db)?;
+//! assert_eq!(engine.list_backups()?.len(), 2);
+//!
+//! // Every file's size and xxh64 are checked as it is copied.
+//! engine.restore(first.id, tmp.path().join("restored"))?;
+//! let restored = Db::open(tmp.path().join("restored"), Options::default())?;
+//! assert_eq!(restored.get(b"k")?, Some(b"v1".to_vec()));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Creating and deleting hold the directory's `LOCK` (an `flock`, as the database's own) for
 //! their duration, so one process at a time changes a backup directory; a second gets
 //! [`Error::Locked`]. Listing, verifying and restoring take no lock and may run beside each
@@ -34,8 +55,10 @@ use xxhash_rust::xxh64::Xxh64;
 
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::filename::{parse_file_name, FileKind};
-use crate::fs::{write_file_atomic, FileLock, FileSystem, OsFileSystem, RandomAccessFile};
+use crate::filename::{parse_file_name, table_file_name, FileKind};
+use crate::fs::{
+    copy_prefix, write_file_atomic, FileLock, FileSystem, OsFileSystem, RandomAccessFile,
+};
 
 /// First line of every meta file; bump it if the format changes.
 const META_MAGIC: &str = "kevo-backup 1";
@@ -132,7 +155,10 @@ impl BackupEngine {
 
     /// Backs up `db` (writable or read-only, e.g. beside a writer process): a checkpoint
     /// staged in `tmp/N`, whose tables go to `shared/` unless already there and whose other
-    /// files go to `private/N/`; then `meta/N`. Every write acknowledged before the call is
+    /// files go to `private/N/`; then `meta/N`. Tables whose number and size match one in
+    /// `shared/` are left out of the staging checkpoint and hashed in the database's
+    /// directory instead (held open from the checkpoint's moment, so compactions cannot take
+    /// them): an unchanged table costs one read, never a copy, even across devices. Every write acknowledged before the call is
     /// in the backup, as for [`Db::checkpoint`]. On failure what it wrote is removed and
     /// earlier backups are untouched.
     ///
@@ -172,18 +198,57 @@ impl BackupEngine {
         let private = self.private_dir(id);
         remove_tree(fs, &tmp)?;
         remove_tree(fs, &private)?;
-        db.checkpoint(&tmp)?;
+        // Tables whose number and size match a stored one are not put in the staging
+        // checkpoint (a copy, across devices) but hashed where they are: unchanged tables
+        // cost one read, not a copy and a read.
+        let stored_tables: HashSet<(u64, u64)> = fs
+            .list(&self.dir.join("shared"))?
+            .iter()
+            .filter_map(|n| parse_shared_name(n))
+            .map(|(number, size, _)| (number, size))
+            .collect();
+        let (_, held) = db.checkpoint_except(&tmp, &|number, size| {
+            stored_tables.contains(&(number, size))
+        })?;
         fs.create_dir_all(&private)?;
+        let mut files = Vec::new();
+        let (mut size, mut new_bytes, mut reused) = (0, 0, 0);
+        for t in held {
+            let name = table_file_name(t.number);
+            let (len, hash) = hash_file(t.file.as_ref(), &tmp.join(&name))?;
+            if len != t.size {
+                return Err(Error::corruption(
+                    name,
+                    0,
+                    format!("table is {len} bytes, the manifest says {}", t.size),
+                ));
+            }
+            size += len;
+            let stored = shared_name(t.number, len, hash);
+            let to = self.dir.join(&stored);
+            if fs.exists(&to) {
+                reused += 1;
+            } else {
+                // Same number and size, other bytes: a table of another database.
+                added_shared.push(to.clone());
+                copy_prefix(fs, t.file.as_ref(), len, &to)?;
+                new_bytes += len;
+            }
+            files.push(FileEntry {
+                name,
+                stored,
+                size: len,
+                hash,
+            });
+        }
         let mut names = fs.list(&tmp)?;
         names.sort();
-        let mut files = Vec::with_capacity(names.len());
-        let (mut size, mut new_bytes, mut reused) = (0, 0, 0);
         for name in names {
             let from = tmp.join(&name);
             let (len, hash) = hash_file(fs.open(&from)?.as_ref(), &from)?;
             size += len;
             let stored = if let Some(FileKind::Table(n)) = parse_file_name(&name) {
-                let stored = format!("shared/{n:06}_{len}_{hash:016x}.sst");
+                let stored = shared_name(n, len, hash);
                 let to = self.dir.join(&stored);
                 if fs.exists(&to) {
                     fs.remove(&from)?;
@@ -206,6 +271,7 @@ impl BackupEngine {
                 hash,
             });
         }
+        files.sort_by(|a, b| a.name.cmp(&b.name));
         fs.sync_dir(&self.dir.join("shared"))?;
         fs.sync_dir(&private)?;
         fs.sync_dir(&self.dir.join("private"))?;
@@ -461,6 +527,21 @@ impl BackupEngine {
         }
         fs.sync_dir(&shared)
     }
+}
+
+/// Where table `number` of `size` bytes and xxh64 `hash` is stored, relative to the backup
+/// directory.
+fn shared_name(number: u64, size: u64, hash: u64) -> String {
+    format!("shared/{number:06}_{size}_{hash:016x}.sst")
+}
+
+/// (number, size, xxh64) of a file name in `shared/`, as [`shared_name`] makes them.
+fn parse_shared_name(name: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = name.strip_suffix(".sst")?.split('_');
+    let number = parts.next()?.parse().ok()?;
+    let size = parts.next()?.parse().ok()?;
+    let hash = u64::from_str_radix(parts.next()?, 16).ok()?;
+    parts.next().is_none().then_some((number, size, hash))
 }
 
 /// Removes `dir`'s files and then `dir` (backups nest one level only); nothing if absent.

@@ -34,9 +34,14 @@ pub fn wal_path(dir: &Path, number: u64) -> PathBuf {
     dir.join(format!("{number:06}.log"))
 }
 
+/// `NNNNNN.sst`
+pub fn table_file_name(number: u64) -> String {
+    format!("{number:06}.sst")
+}
+
 /// `dir/NNNNNN.sst`
 pub fn table_path(dir: &Path, number: u64) -> PathBuf {
-    dir.join(format!("{number:06}.sst"))
+    dir.join(table_file_name(number))
 }
 
 /// `dir/MANIFEST-NNNNNN`

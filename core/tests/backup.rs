@@ -378,3 +378,42 @@ fn a_damaged_meta_file_is_reported_and_deletable() {
     engine.restore(1, t.path().join("r1")).unwrap();
     assert_eq!(restored(None, &t.path().join("r1")), first);
 }
+
+/// Two databases backed up into one directory have tables of the same number and size but
+/// other bytes: the hash tells them apart, so each restores its own data.
+#[test]
+fn tables_of_equal_number_and_size_from_two_databases_stay_apart() {
+    let t = tempfile::tempdir().unwrap();
+    let opts = || small_opts().compression(kevo::Compression::None);
+    let engine = BackupEngine::open(t.path().join("bk")).unwrap();
+    let mut models = Vec::new();
+    for (name, tag) in [("a", "A"), ("b", "B")] {
+        let db = Db::open(t.path().join(name), opts()).unwrap();
+        let mut model = Model::new();
+        write(&db, &mut model, 0..1000, tag);
+        db.flush().unwrap();
+        let info = engine.create_backup(&db).unwrap();
+        if tag == "B" {
+            assert_eq!(info.files_reused, 0, "B's tables taken for A's: {info:?}");
+        }
+        db.close().unwrap();
+        models.push(model);
+    }
+    let shared: Vec<String> = std::fs::read_dir(engine.path().join("shared"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let prefixes: std::collections::HashSet<_> = shared
+        .iter()
+        .map(|n| n.rsplit_once('_').unwrap().0.to_owned())
+        .collect();
+    assert!(
+        prefixes.len() < shared.len(),
+        "no two tables share number and size: {shared:?}"
+    );
+    for (id, model) in [(1, &models[0]), (2, &models[1])] {
+        let target = t.path().join(format!("r{id}"));
+        engine.restore(id, &target).unwrap();
+        assert_eq!(&restored(None, &target), model);
+    }
+}

@@ -42,6 +42,19 @@ pub struct CheckpointInfo {
     pub duration: Duration,
 }
 
+/// An SSTable of the checkpointed version that was not linked into the checkpoint because
+/// the caller already has a copy of it ([`checkpoint_except`]): opened under the version
+/// set's lock, so a compaction that deletes it afterwards cannot take its bytes (an open
+/// descriptor keeps an unlinked file's bytes).
+pub(crate) struct HeldTable {
+    /// The table's file number (its name in the checkpoint's manifest).
+    pub number: u64,
+    /// Its size in bytes, from the manifest.
+    pub size: u64,
+    /// The open file.
+    pub file: Arc<dyn RandomAccessFile>,
+}
+
 /// Read-only handles retry this many times when the writer deletes a table between their
 /// refresh and the link.
 const READ_ONLY_ATTEMPTS: usize = 20;
@@ -49,6 +62,18 @@ const READ_ONLY_ATTEMPTS: usize = 20;
 /// Makes the checkpoint in `dir` (see the module docs). On failure, the files it wrote are
 /// removed again.
 pub(super) fn checkpoint(db: &DbInner, dir: &Path) -> Result<CheckpointInfo> {
+    checkpoint_except(db, dir, &|_, _| false).map(|(info, _)| info)
+}
+
+/// As [`checkpoint`], but the SSTables for which `held(number, size_in_bytes)` is true are
+/// not put in `dir`: they are returned open instead, for a caller (backups) that may
+/// already hold them. The manifest in `dir` still names them, so `dir` is a database only
+/// once the caller puts them back.
+pub(crate) fn checkpoint_except(
+    db: &DbInner,
+    dir: &Path,
+    held: &dyn Fn(u64, u64) -> bool,
+) -> Result<(CheckpointInfo, Vec<HeldTable>)> {
     let fs = db.fs.as_ref();
     if fs.exists(dir) && !fs.list(dir)?.is_empty() {
         return Err(Error::InvalidArgument(format!(
@@ -65,7 +90,7 @@ pub(super) fn checkpoint(db: &DbInner, dir: &Path) -> Result<CheckpointInfo> {
             // A reader's view may be behind the writer's deletions: start from the latest.
             read_only::catch_up(db)?;
         }
-        match try_checkpoint(db, dir).and_then(|(info, log_number)| {
+        match try_checkpoint(db, dir, held).and_then(|(info, held, log_number)| {
             if db.options.read_only {
                 // The WAL segments were listed from the directory: if the writer flushed
                 // since the refresh, a segment the copied version needs may have been
@@ -79,11 +104,11 @@ pub(super) fn checkpoint(db: &DbInner, dir: &Path) -> Result<CheckpointInfo> {
                     )));
                 }
             }
-            Ok(info)
+            Ok((info, held))
         }) {
-            Ok(mut info) => {
+            Ok((mut info, held)) => {
                 info.duration = start.elapsed();
-                return Ok(info);
+                return Ok((info, held));
             }
             Err(e) => {
                 remove_written(fs, dir);
@@ -98,8 +123,13 @@ pub(super) fn checkpoint(db: &DbInner, dir: &Path) -> Result<CheckpointInfo> {
     }
 }
 
-/// One attempt; returns what it did and the log number of the version it copied.
-fn try_checkpoint(db: &DbInner, dir: &Path) -> Result<(CheckpointInfo, u64)> {
+/// One attempt; returns what it did, the tables it held back and the log number of the
+/// version it copied.
+fn try_checkpoint(
+    db: &DbInner,
+    dir: &Path,
+    held: &dyn Fn(u64, u64) -> bool,
+) -> Result<(CheckpointInfo, Vec<HeldTable>, u64)> {
     let fs = db.fs.as_ref();
     let mut info = CheckpointInfo {
         tables_linked: 0,
@@ -108,9 +138,18 @@ fn try_checkpoint(db: &DbInner, dir: &Path) -> Result<(CheckpointInfo, u64)> {
         bytes_copied: 0,
         duration: Duration::ZERO,
     };
+    let mut held_tables = Vec::new();
     let (manifest_number, snapshot, wals, log_number) = {
         let mut versions = db.versions.lock();
         for f in versions.current().live_files() {
+            if held(f.number, f.file_size) {
+                held_tables.push(HeldTable {
+                    number: f.number,
+                    size: f.file_size,
+                    file: fs.open(&table_path(&db.dir, f.number))?,
+                });
+                continue;
+            }
             let to = table_path(dir, f.number);
             if fs.link_or_copy(&table_path(&db.dir, f.number), &to)? {
                 info.tables_linked += 1;
@@ -156,7 +195,7 @@ fn try_checkpoint(db: &DbInner, dir: &Path) -> Result<(CheckpointInfo, u64)> {
             info.bytes_copied += fs.open(&dir.join(&name))?.len();
         }
     }
-    Ok((info, log_number))
+    Ok((info, held_tables, log_number))
 }
 
 /// Copies a WAL segment: the first `len` bytes of the one being written, or all of a sealed

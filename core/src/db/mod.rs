@@ -212,6 +212,18 @@ impl Db {
         checkpoint::checkpoint(&self.inner, dir.as_ref())
     }
 
+    /// [`checkpoint`](Self::checkpoint) without the SSTables `held(number, size)` picks,
+    /// which come back open (see `checkpoint::checkpoint_except`): how backups skip
+    /// copying tables they already store.
+    pub(crate) fn checkpoint_except(
+        &self,
+        dir: &Path,
+        held: &dyn Fn(u64, u64) -> bool,
+    ) -> Result<(CheckpointInfo, Vec<checkpoint::HeldTable>)> {
+        self.inner.read.check_open()?;
+        checkpoint::checkpoint_except(&self.inner, dir, held)
+    }
+
     /// Whether this handle was opened read-only.
     pub fn is_read_only(&self) -> bool {
         self.inner.options.read_only
