@@ -110,7 +110,7 @@ fn arg_bytes(s: &str, hex: bool, what: &str) -> Result<Vec<u8>> {
     }
 }
 
-fn close(db: Db) -> Result<()> {
+pub(crate) fn close(db: Db) -> Result<()> {
     db.close().context("closing the database")
 }
 

@@ -5,6 +5,7 @@
 //! (dump-sst, dump-wal, manifest: human-readable views of single files). Every error is reported as one
 //! line `error: ...` on stderr with exit code 1; usage errors are clap's (exit code 2).
 
+mod backup;
 mod bench;
 mod check;
 mod commands;
@@ -61,6 +62,13 @@ enum Command {
     /// Opens DB read-only, so it works while another process writes to it. Prints what it
     /// linked and copied (bytes) and the time taken.
     Checkpoint(commands::CheckpointArgs),
+    /// Make an incremental backup of DB in BACKUP_DIR (numbered; unchanged SSTables are
+    /// shared with earlier backups), or with --list, --verify ID or --delete ID manage the
+    /// backups there. Opens DB read-only, so it works while another process writes to it.
+    Backup(backup::BackupArgs),
+    /// Restore a backup (default: the latest) into TARGET (missing or empty), checking every
+    /// file's size and xxh64 as it is copied; on any mismatch nothing is left in TARGET.
+    Restore(backup::RestoreArgs),
     /// Verify a closed database: every checksum of every live SSTable, WAL segment and the
     /// manifest, key order and the manifest's metadata of each table, and the version's
     /// consistency (no overlap in L1+). Prints a summary; exit code 1 on any problem.
@@ -87,6 +95,8 @@ fn main() -> ExitCode {
         Command::Manifest(args) => dump::manifest(&args),
         Command::Check(args) => check::run(&args),
         Command::Checkpoint(args) => commands::checkpoint(&args),
+        Command::Backup(args) => backup::backup(&args),
+        Command::Restore(args) => backup::restore(&args),
         Command::Stress(args) => stress::run(&args),
     };
     match result {

@@ -649,3 +649,74 @@ fn checkpoint_beside_a_writer() {
     assert_one_error(&kevo(["checkpoint", p(&dir), p(&copy)]), 1, "not empty");
     db.close().unwrap();
 }
+
+/// `kevo backup` beside a process writing to the database, twice (the second shares the
+/// unchanged tables), then `--list`, `restore` of each, a flipped byte refused on restore
+/// with nothing left behind, and `--delete`.
+#[test]
+fn backup_list_restore_delete() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("live");
+    let bk = t.path().join("bk");
+    let opts = kevo::Options::default()
+        .memtable_size(16 << 10)
+        .l0_compaction_trigger(8)
+        .target_file_size(32 << 10);
+    let db = kevo::Db::open(&dir, opts).unwrap();
+    for i in 0..2000u32 {
+        db.put(format!("k{i:05}").as_bytes(), b"v").unwrap();
+    }
+    db.flush().unwrap();
+    let out = ok(["backup", p(&dir), p(&bk)]);
+    assert!(out.starts_with("backup 1:"), "{out}");
+    db.put(b"after", b"1").unwrap();
+    let out = ok(["backup", p(&dir), p(&bk)]);
+    assert!(
+        out.starts_with("backup 2:") && !out.contains(" 0 tables shared"),
+        "{out}"
+    );
+    db.close().unwrap();
+
+    let list = ok(["backup", "--list", p(&bk)]);
+    let ids: Vec<&str> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(ids, ["1", "2"], "{list}");
+    ok(["backup", "--verify", "1", p(&bk)]);
+
+    let r1 = t.path().join("r1");
+    let r2 = t.path().join("r2");
+    ok(["restore", "--id", "1", p(&bk), p(&r1)]);
+    ok(["restore", p(&bk), p(&r2)]);
+    assert_eq!(ok(["scan", "--count", p(&r1)]).trim(), "2000");
+    assert_eq!(ok(["get", p(&r2), "after"]).trim(), "1");
+    assert_one_error(&kevo(["restore", p(&bk), p(&r2)]), 1, "not empty");
+    assert_one_error(
+        &kevo(["restore", "--id", "9", p(&bk), p(&r2)]),
+        1,
+        "backup 9",
+    );
+    assert_one_error(&kevo(["backup", p(&bk)]), 1, "needs DB BACKUP_DIR");
+
+    // A flipped byte in a shared table: verify and restore name it; no target is left.
+    let victim = std::fs::read_dir(bk.join("shared"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[10] ^= 0x40;
+    std::fs::write(&victim, &bytes).unwrap();
+    assert_one_error(&kevo(["backup", "--verify", "2", p(&bk)]), 1, "xxh64");
+    let r3 = t.path().join("r3");
+    assert_one_error(&kevo(["restore", p(&bk), p(&r3)]), 1, "xxh64");
+    assert!(!r3.exists(), "a failed restore left its target");
+
+    ok(["backup", "--delete", "1", p(&bk)]);
+    let list = ok(["backup", "--list", p(&bk)]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert_one_error(&kevo(["backup", "--delete", "1", p(&bk)]), 1, "backup 1");
+}
