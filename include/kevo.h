@@ -49,7 +49,8 @@
 // `KEVO_NOT_FOUND` is a status, not an error, when a key is absent (`kevo_get`, or an
 // unknown name in `kevo_property`): `*err` is then left untouched. `kevo_open` also returns
 // it, with an error object, when the database does not exist and `create_if_missing` is
-// false.
+// false; the `kevo_backup_*` calls, with an error object, for an unknown backup id or an
+// empty backup directory.
 enum kevo_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -57,7 +58,8 @@ enum kevo_status
  {
   // Success.
   KEVO_OK = 0,
-  // The key (or property) does not exist; or, from `kevo_open`, the database does not.
+  // The key (or property) does not exist; or, from `kevo_open`, the database does not; or,
+  // from the `kevo_backup_*` calls, the backup does not.
   KEVO_NOT_FOUND = 1,
   // A NULL or stale handle, a NULL required pointer, an empty or oversized key, an
   // oversized value, an out-of-range option, an unpositioned iterator, a transaction
@@ -209,6 +211,21 @@ typedef uint32_t kevo_isolation;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A backup directory opened with `kevo_backup_engine_open`: makes, lists, verifies,
+// restores and deletes incremental backups there (`kevo::BackupEngine`). SSTables are
+// stored once in `shared/` and shared by every backup that contains them; a backup exists
+// once its meta file is written, so an interrupted one leaves nothing a later open does not
+// remove. Released by `kevo_backup_engine_free`.
+//
+// Thread-safety: may be used by any number of threads at once. Creations and deletions
+// through one handle take turns; meanwhile they hold the directory's `LOCK`, so another
+// engine on the same directory (in this process or another) gets `KEVO_LOCKED` for its own.
+// Listing, verifying and restoring take no lock and run beside them.
+//
+// Lifetime: independent of any `kevo_db`; it holds no database open and no lock between
+// calls, and may be freed in any order with the databases it backed up.
+typedef struct kevo_backup_engine kevo_backup_engine;
+
 // An ordered group of puts and deletes, applied atomically by `kevo_write` (later operations
 // on the same key win). Not tied to a database: one batch may be written to several.
 //
@@ -293,6 +310,24 @@ typedef struct kevo_txn_options kevo_txn_options;
 // defaults (logged, no extra sync).
 typedef struct kevo_write_options kevo_write_options;
 
+// One backup, as `kevo_backup_create` made it or `kevo_backup_list` reads it back.
+typedef struct {
+  // The backup's id: 1 for the first, then one above the highest existing.
+  uint64_t id;
+  // When it was made, in seconds since the Unix epoch.
+  uint64_t timestamp;
+  // Files it contains (SSTables, WAL segments, manifest, `CURRENT`).
+  uint64_t num_files;
+  // Bytes of all its files: what a restore writes.
+  uint64_t size;
+  // Bytes this backup added to the backup directory (the files not already stored).
+  uint64_t new_bytes;
+  // SSTables it shares with an earlier backup instead of storing them again.
+  uint64_t files_reused;
+  // Wall-clock time it took to make, in microseconds.
+  uint64_t duration_us;
+} kevo_backup_info;
+
 // The body of a transaction run by `kevo_txn_run`: it gets the transaction `txn` (valid only
 // until it returns), the caller's `ctx`, and `err`, a slot for an error object (initially
 // NULL) to pass to the kevo calls it makes. It returns `KEVO_OK` to have the transaction
@@ -313,6 +348,121 @@ uint32_t kevo_abi_version(void);
 //
 // Thread-safety: any thread.
 const char *kevo_version_string(void);
+
+// Opens the backup directory `dir` (NUL-terminated UTF-8), creating it and its
+// subdirectories if missing, and removes what an interrupted creation or deletion left
+// there (unless another engine is creating or deleting a backup in it at that moment). On
+// `KEVO_OK`, `*engine` receives a new handle owned by the caller: release it with
+// `kevo_backup_engine_free`. On failure `*engine` is set to NULL.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL `engine`, or a NULL or non-UTF-8 `dir`;
+// `KEVO_IO_ERROR` creating the directories or removing leftovers.
+//
+// Thread-safety: any thread.
+kevo_status kevo_backup_engine_open(const char *dir, kevo_backup_engine **engine, kevo_error **err);
+
+// Releases a backup engine. A call another thread is making on it finishes first (it holds
+// its own reference). `kevo_backup_engine_free(NULL)` and freeing a freed handle do nothing.
+//
+// Thread-safety: any thread, but `engine` must not be used after this returns.
+void kevo_backup_engine_free(kevo_backup_engine *engine);
+
+// Backs up `db` (writable or read-only) into the engine's directory as a new backup, with
+// the next id: a checkpoint whose SSTables are stored once in `shared/` (a table an earlier
+// backup already stored is reused, not copied) and whose other files go to the backup's
+// private directory. Every write acknowledged before the call is in the backup. On
+// `KEVO_OK`, `*info` (if `info` is not NULL) receives its description; on failure it is
+// zeroed, what the call wrote is removed and earlier backups are untouched.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `engine` or `db`; `KEVO_CLOSED` if
+// `db` was closed; `KEVO_LOCKED` if another engine (this process or another) is creating
+// or deleting a backup in the directory; `KEVO_CORRUPTION` if an existing backup's meta
+// file is unreadable; `KEVO_IO_ERROR` reading the database or writing the backup (e.g. a
+// full disk).
+//
+// Thread-safety: any thread, concurrently with any other call on `engine` or `db`
+// (creations and deletions through one engine take turns).
+kevo_status kevo_backup_create(kevo_backup_engine *engine,
+                               kevo_db *db,
+                               kevo_backup_info *info,
+                               kevo_error **err);
+
+// Stores in `*count` the number of backups in the engine's directory.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `engine` or a NULL `count`;
+// `KEVO_CORRUPTION` naming a meta file that cannot be parsed; `KEVO_IO_ERROR`.
+//
+// Thread-safety: any thread, concurrently with any other call on `engine`.
+kevo_status kevo_backup_count(kevo_backup_engine *engine, size_t *count, kevo_error **err);
+
+// Describes every backup, ordered by id, into the caller's array `infos` of `capacity`
+// entries (`infos` may be NULL when `capacity` is 0). `*count` always receives the number
+// of backups (0 on other errors). If they fit, `infos[0..*count]` is filled and the result
+// is `KEVO_OK`; if not, nothing is written to `infos` and the result is
+// `KEVO_BUFFER_TOO_SMALL` (call again with at least `*count` entries; `kevo_backup_count`
+// gives the number without an error).
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `engine`, a NULL `count`, or a NULL
+// `infos` with a `capacity` that is not 0; `KEVO_BUFFER_TOO_SMALL` (with an error object);
+// `KEVO_CORRUPTION` naming a meta file that cannot be parsed; `KEVO_IO_ERROR`.
+//
+// Thread-safety: any thread, concurrently with any other call on `engine`.
+kevo_status kevo_backup_list(kevo_backup_engine *engine,
+                             kevo_backup_info *infos,
+                             size_t capacity,
+                             size_t *count,
+                             kevo_error **err);
+
+// Checks every file of backup `id` (present, of its recorded size and xxh64) without
+// restoring it.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `engine`; `KEVO_NOT_FOUND` (with an
+// error object) if there is no backup `id`; `KEVO_CORRUPTION` naming the first file that is
+// missing or differs; `KEVO_IO_ERROR`.
+//
+// Thread-safety: any thread, concurrently with any other call on `engine`.
+kevo_status kevo_backup_verify(kevo_backup_engine *engine, uint64_t id, kevo_error **err);
+
+// Writes backup `id` into the directory `target` (NUL-terminated UTF-8; missing or empty)
+// as a database that opens with `kevo_open`: every file is checked against its recorded
+// size and xxh64 while it is copied, `CURRENT` last. On failure the files written are
+// removed (and `target` too if the call created it): no partial database is left.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `engine`, a NULL or non-UTF-8
+// `target`, or a `target` that exists and is not empty (left untouched); `KEVO_NOT_FOUND`
+// (with an error object) if there is no backup `id`; `KEVO_CORRUPTION` naming a file of
+// the backup that is missing or differs from its record; `KEVO_IO_ERROR`.
+//
+// Thread-safety: any thread, concurrently with any other call on `engine` (a restore beside
+// a deletion of the same backup may fail with `KEVO_CORRUPTION`, leaving nothing).
+kevo_status kevo_backup_restore(kevo_backup_engine *engine,
+                                uint64_t id,
+                                const char *target,
+                                kevo_error **err);
+
+// `kevo_backup_restore` of the backup with the highest id.
+//
+// Errors: `KEVO_NOT_FOUND` (with an error object) if the directory holds no backup;
+// otherwise as `kevo_backup_restore`.
+//
+// Thread-safety: as `kevo_backup_restore`.
+kevo_status kevo_backup_restore_latest(kevo_backup_engine *engine,
+                                       const char *target,
+                                       kevo_error **err);
+
+// Deletes backup `id`: its meta file first (from then on it does not exist), then its
+// private files, then the shared SSTables no remaining backup uses. Other backups are
+// unaffected.
+//
+// Errors: `KEVO_INVALID_ARGUMENT` for a NULL or stale `engine`; `KEVO_NOT_FOUND` (with an
+// error object) if there is no backup `id`; `KEVO_LOCKED` if another engine (this process
+// or another) is creating or deleting a backup in the directory; `KEVO_CORRUPTION` if
+// another backup's meta file is unreadable (the shared files are then all kept);
+// `KEVO_IO_ERROR`.
+//
+// Thread-safety: any thread, concurrently with any other call on `engine` (creations and
+// deletions through one engine take turns).
+kevo_status kevo_backup_delete(kevo_backup_engine *engine, uint64_t id, kevo_error **err);
 
 // A new, empty batch, owned by the caller: free it with `kevo_batch_free`. Returns NULL
 // only on an internal error.

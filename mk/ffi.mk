@@ -52,7 +52,7 @@ test-c: ffi-lib valgrind-available
 	@readelf -d $(KEVO_LIBDIR)/libkevo.so | grep -q 'SONAME.*\[libkevo.so.$(KEVO_ABI)\]' \
 	    || { echo "error: libkevo.so lacks the SONAME libkevo.so.$(KEVO_ABI)" >&2; exit 1; }
 	$(MAKE) -C examples-c header-check all
-	@set -e; for p in hello batch snapshot iterate transaction multi_get read_only checkpoint delete_range test_misuse; do \
+	@set -e; for p in hello batch snapshot iterate transaction multi_get read_only checkpoint delete_range backup test_misuse; do \
 	    echo "== valgrind examples-c/build/$$p"; \
 	    $(VALGRIND) examples-c/build/$$p; \
 	done
@@ -117,7 +117,7 @@ bench-c: ffi-lib
 # programs about 10 s; at opt-level 1 the build took 94 s and the programs 4 s.
 HOST_TRIPLE   := $(shell rustc -vV | sed -n 's/^host: //p')
 ASAN_LIBDIR   := target/asan/$(HOST_TRIPLE)/debug
-ASAN_PROGRAMS := hello batch snapshot iterate transaction multi_get read_only checkpoint delete_range test_misuse
+ASAN_PROGRAMS := hello batch snapshot iterate transaction multi_get read_only checkpoint delete_range backup test_misuse
 # halt_on_error: the first report ends the program with a non-zero status, which stops the
 # recipe (set -e); so does a LeakSanitizer report at exit (of memory from either side).
 ASAN_ENV      := ASAN_OPTIONS=detect_leaks=1:halt_on_error=1

@@ -14,13 +14,15 @@ use crate::handle::{self, Kind};
 /// `KEVO_NOT_FOUND` is a status, not an error, when a key is absent (`kevo_get`, or an
 /// unknown name in `kevo_property`): `*err` is then left untouched. `kevo_open` also returns
 /// it, with an error object, when the database does not exist and `create_if_missing` is
-/// false.
+/// false; the `kevo_backup_*` calls, with an error object, for an unknown backup id or an
+/// empty backup directory.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum kevo_status {
     /// Success.
     KEVO_OK = 0,
-    /// The key (or property) does not exist; or, from `kevo_open`, the database does not.
+    /// The key (or property) does not exist; or, from `kevo_open`, the database does not; or,
+    /// from the `kevo_backup_*` calls, the backup does not.
     KEVO_NOT_FOUND = 1,
     /// A NULL or stale handle, a NULL required pointer, an empty or oversized key, an
     /// oversized value, an out-of-range option, an unpositioned iterator, a transaction

@@ -46,6 +46,7 @@ pub(crate) enum Kind {
     Iter,
     Txn,
     TxnOptions,
+    BackupEngine,
     Error,
 }
 
@@ -62,6 +63,7 @@ impl Kind {
             Kind::Iter => "kevo_iter",
             Kind::Txn => "kevo_txn",
             Kind::TxnOptions => "kevo_txn_options",
+            Kind::BackupEngine => "kevo_backup_engine",
             Kind::Error => "kevo_error",
         }
     }

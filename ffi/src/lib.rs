@@ -35,6 +35,7 @@
 //! | `snapshot.rs` | `kevo_snapshot` |
 //! | `iter.rs` | `kevo_iter` (over the database or over a transaction) |
 //! | `txn.rs` | `kevo_txn`, `kevo_txn_options`: optimistic transactions |
+//! | `backup.rs` | `kevo_backup_engine`, `kevo_backup_info`: incremental backups |
 
 // The exported types carry their C names (`kevo_db`, `KEVO_OK`).
 #![allow(non_camel_case_types)]
@@ -46,6 +47,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod backup;
 pub mod batch;
 mod convert;
 pub mod db;
@@ -58,6 +60,7 @@ pub mod txn;
 
 use std::ffi::c_char;
 
+pub use backup::*;
 pub use batch::*;
 pub use db::*;
 pub use error::*;

@@ -564,4 +564,5 @@ fn concurrent_use_while_closed_and_freed() {
     kevo_iter_free(it as *mut kevo_iter);
 }
 
+mod backup;
 mod txn;
