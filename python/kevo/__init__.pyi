@@ -19,6 +19,8 @@ __all__ = [
     "Snapshot",
     "Transaction",
     "WriteBatch",
+    "BackupEngine",
+    "BackupInfo",
     "Cursor",
     "RangeIterator",
     "KeysView",
@@ -75,7 +77,7 @@ class ClosedError(Error):
     """The database was closed (or the snapshot released) before this call."""
 
 class NotFoundError(Error, FileNotFoundError):
-    """No database at the path (and ``create_if_missing=False``)."""
+    """No database at the path (and ``create_if_missing=False``), or no such backup."""
 
 class BackgroundError(Error):
     """A background flush or compaction failed; the database is read-only until reopened."""
@@ -210,6 +212,82 @@ class WriteBatch:
         """Writes the batch if the block ended normally, discards it otherwise."""
     def __reduce__(self) -> Any:
         """Raises ``TypeError``: batches cannot be pickled."""
+
+@final
+class BackupInfo:
+    """One backup, from :meth:`BackupEngine.create_backup` or
+    :meth:`BackupEngine.list_backups`. Immutable; compares and hashes by value."""
+
+    @property
+    def id(self) -> int:
+        """The backup's id: 1 for the first, then one above the highest existing."""
+    @property
+    def timestamp(self) -> int:
+        """When it was made, in whole seconds since the Unix epoch."""
+    @property
+    def num_files(self) -> int:
+        """Files it contains (SSTables, WAL segments, manifest, ``CURRENT``)."""
+    @property
+    def size(self) -> int:
+        """Bytes of all its files: what a restore writes."""
+    @property
+    def new_bytes(self) -> int:
+        """Bytes this backup added to the backup directory (files not already stored)."""
+    @property
+    def files_reused(self) -> int:
+        """SSTables it shares with an earlier backup instead of storing them again."""
+    @property
+    def duration(self) -> float:
+        """Wall-clock time it took to make, in seconds."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class BackupEngine:
+    """Incremental backups of kevo databases in the directory ``path`` (created if missing).
+
+    SSTables are stored once in ``path/shared/`` for every backup that contains them, so a
+    second backup stores only the new tables. Creating and deleting take the directory's
+    lock (a second one at the same time raises :class:`LockedError`); listing, verifying and
+    restoring take none. A context manager: ``close()`` at the end of the block makes later
+    calls raise :class:`ClosedError` (the engine keeps nothing open between calls).
+    """
+
+    def __new__(cls, path: _Path) -> BackupEngine: ...
+    @property
+    def path(self) -> pathlib.Path:
+        """The backup directory."""
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+    def close(self) -> None:
+        """Lets go of the engine; later calls raise :class:`ClosedError`. Idempotent."""
+    def create_backup(self, db: _DB) -> BackupInfo:
+        """Backs up the open database ``db`` as a new backup (id one above the highest):
+        every write acknowledged before the call is in it; tables already stored are shared.
+        ``TypeError`` if ``db`` is not a :class:`DB`; :class:`ClosedError` if it was closed;
+        :class:`LockedError` if a backup is being made or deleted elsewhere; :class:`IoError`."""
+    def list_backups(self) -> List[BackupInfo]:
+        """Every backup, ordered by id; :class:`CorruptionError` for an unreadable meta file."""
+    def verify(self, backup_id: int) -> None:
+        """Checks every file of the backup (present, size, xxh64) without restoring it.
+        :class:`NotFoundError` if there is no such backup; :class:`CorruptionError` for the
+        first file missing or different."""
+    def restore(self, backup_id: int, target: _Path) -> None:
+        """Writes the backup into ``target`` (missing or empty) as an openable database,
+        checking every file; leaves nothing behind on failure. :class:`InvalidArgumentError`
+        if ``target`` is not empty, :class:`NotFoundError`, :class:`CorruptionError`."""
+    def restore_latest(self, target: _Path) -> None:
+        """:meth:`restore` of the backup with the highest id; :class:`NotFoundError` if none."""
+    def delete_backup(self, backup_id: int) -> None:
+        """Deletes the backup and the shared tables no other backup contains.
+        :class:`NotFoundError` if there is no such backup; :class:`LockedError`."""
+    def __enter__(self) -> BackupEngine:
+        """The engine."""
+    def __exit__(self, *_args: object) -> bool:
+        """Closes the engine."""
+    def __reduce__(self) -> Any:
+        """Raises ``TypeError``: backup engines cannot be pickled."""
 
 class _Range:
     def __len__(self) -> int:

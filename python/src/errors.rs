@@ -7,7 +7,7 @@
 //! ├── InvalidArgumentError(Error, ValueError) kevo::Error::InvalidArgument, bad options
 //! ├── LockedError(Error)                      kevo::Error::Locked (.path): open elsewhere
 //! ├── ClosedError(Error)                      kevo::Error::Closed: use after close()
-//! ├── NotFoundError(Error, FileNotFoundError) kevo::Error::NotFound: no database there
+//! ├── NotFoundError(Error, FileNotFoundError) kevo::Error::NotFound: no database or backup there
 //! ├── BackgroundError(Error)                  kevo::Error::Background: read-only until reopen
 //! ├── ConflictError(Error)                    kevo::Error::Conflict: a transaction's commit lost
 //! ├── ReadOnlyError(Error)                    kevo::Error::ReadOnly: a write to a read-only handle
@@ -117,8 +117,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
                 py,
                 "NotFoundError",
                 vec![base(), py.get_type::<PyFileNotFoundError>()],
-                "There is no database at the path (and create_if_missing is false), or a \
-                 file the manifest names is missing.",
+                "There is no database at the path (and create_if_missing is false), a \
+                 file the manifest names is missing, or there is no such backup.",
             )?,
             background: make_class(
                 py,

@@ -10,6 +10,7 @@
 //! | `snapshot` | `_Snapshot`, a point-in-time view |
 //! | `txn` | `_Transaction`, an optimistic transaction; `_run_transaction`, the retry loop |
 //! | `batch` | `WriteBatch`, atomic groups of writes |
+//! | `backup` | `BackupEngine` and `BackupInfo`, incremental backups |
 //! | `iter` | `RangeIterator` (chunked, behind the views) and `Cursor` (raw) |
 //! | `options` | `kevo.open` keywords → `kevo::Options` |
 //! | `errors` | the exception classes and the mapping of `kevo::Error` |
@@ -21,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod batch;
 pub mod convert;
 pub mod db;
@@ -42,6 +44,8 @@ fn _kevo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<snapshot::PySnapshot>()?;
     m.add_class::<txn::PyTransaction>()?;
     m.add_class::<batch::PyWriteBatch>()?;
+    m.add_class::<backup::PyBackupEngine>()?;
+    m.add_class::<backup::PyBackupInfo>()?;
     m.add_class::<iter::Cursor>()?;
     m.add_class::<iter::RangeIter>()?;
     m.add_function(wrap_pyfunction!(options::default_options, m)?)?;
