@@ -1,5 +1,5 @@
 //! Writes a seed corpus for the fuzz targets: real files of a small database (SSTables with
-//! each compression, a WAL, a manifest) and the blocks of a table, so the fuzzer starts from
+//! each compression and range tombstones, a WAL, a manifest) and the blocks of a table, so the fuzzer starts from
 //! well-formed inputs and mutates them. Usage:
 //! `cargo run --release -p kevo --example fuzz_seeds -- CORPUS_DIR` (creates
 //! `CORPUS_DIR/<target>/`); `make fuzz` runs it.
@@ -49,10 +49,15 @@ fn main() {
                 db.delete(format!("key{:05}", i / 2).as_bytes()).unwrap();
             }
         }
+        // Range tombstones: the tables get a range-deletion block (format 2), the manifest
+        // the count of each file's (tag 12), the WAL a range-deletion record.
+        db.delete_range(b"key00050", b"key00060").unwrap();
+        db.delete_range(b"key00055", b"key00070").unwrap();
         db.flush().unwrap();
         for i in 0..20u32 {
             db.put(format!("wal{i}").as_bytes(), b"in the log").unwrap();
         }
+        db.delete_range(b"wal1", b"wal3").unwrap();
         db.close().unwrap();
         for name in fs.list(dir).unwrap() {
             let path = dir.join(&name);
