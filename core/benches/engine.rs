@@ -150,14 +150,16 @@ fn multi_get(c: &mut Criterion) {
 /// Reads next to 1,000,000 deleted keys: deleted by one range tombstone (flushed to an L0
 /// table above the still-present covered entries, the case where a read could degrade), by
 /// 1,000,000 point tombstones, and not deleted at all (the baseline). A `get` just past the
-/// range, and a 100-key scan that starts 50 keys before it and crosses it.
+/// range, and a 100-key scan that starts 50 keys before it and crosses it; the same after a
+/// full compaction has applied the range tombstone (`range_compacted`); and the cost of the
+/// `delete_range` call itself over 1,000,000 keys (O(1): one WAL record, one memtable entry).
 fn range_delete(c: &mut Criterion) {
     let value = [7u8; 100];
     let n = 1_100_000u64;
     let (lo, hi) = (50_000u64, 1_050_000u64);
     let mut g = c.benchmark_group("range_delete");
     g.sample_size(30);
-    for case in ["none", "range", "points"] {
+    for case in ["none", "range", "range_compacted", "points"] {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path(), Options::default()).unwrap();
         for i in 0..n {
@@ -165,7 +167,7 @@ fn range_delete(c: &mut Criterion) {
         }
         db.compact_range(None, None).unwrap();
         match case {
-            "range" => db.delete_range(&key(lo), &key(hi)).unwrap(),
+            "range" | "range_compacted" => db.delete_range(&key(lo), &key(hi)).unwrap(),
             "points" => {
                 for i in lo..hi {
                     db.delete(&key(i)).unwrap();
@@ -174,6 +176,9 @@ fn range_delete(c: &mut Criterion) {
             _ => {}
         }
         db.flush().unwrap();
+        if case == "range_compacted" {
+            db.compact_range(None, None).unwrap();
+        }
         g.bench_function(format!("get_after_1m_deleted_{case}"), |b| {
             b.iter(|| black_box(db.get(&key(hi + 1)).unwrap()))
         });
@@ -188,6 +193,12 @@ fn range_delete(c: &mut Criterion) {
                 black_box(n)
             })
         });
+        if case == "none" {
+            // Last on this database: every iteration adds a tombstone over the same keys.
+            g.bench_function("delete_range_call_1m_keys", |b| {
+                b.iter(|| db.delete_range(&key(lo), &key(hi)).unwrap())
+            });
+        }
     }
     g.finish();
 }
