@@ -10,6 +10,7 @@ mod bench;
 mod check;
 mod commands;
 mod dump;
+mod escape;
 mod import;
 mod open;
 mod stress;
