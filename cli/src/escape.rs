@@ -33,7 +33,6 @@ pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// The escaped form of `bytes` (see [`escape_into`]).
-#[allow(dead_code)] // the shell uses it
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     escape_into(&mut out, bytes);

@@ -13,6 +13,7 @@ mod dump;
 mod escape;
 mod import;
 mod open;
+mod shell;
 mod stress;
 
 use std::io;
@@ -74,6 +75,11 @@ enum Command {
     /// manifest, key order and the manifest's metadata of each table, and the version's
     /// consistency (no overlap in L1+). Prints a summary; exit code 1 on any problem.
     Check(check::CheckArgs),
+    /// An interactive shell on DB: get, put, delete, delete-range, scan, count, batches,
+    /// transactions, snapshots, stats, flush, compact (`help` inside lists them). Keys and
+    /// values are typed and shown escaped (`\x00`, `\n`, `\\`) or as `0x` hex. With stdin
+    /// not a terminal it runs commands line by line; exit code 1 if any failed.
+    Shell(shell::ShellArgs),
     /// Run random puts, deletes, batches, gets, scans, snapshots and transactions from
     /// several threads for a set time, with flushes, compactions and reopens going on, and
     /// check every result against an in-memory model. Exit code 1 on any mismatch.
@@ -99,6 +105,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => backup::backup(&args),
         Command::Restore(args) => backup::restore(&args),
         Command::Stress(args) => stress::run(&args),
+        Command::Shell(args) => shell::run(&args),
     };
     match result {
         Ok(code) => code,
