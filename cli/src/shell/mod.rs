@@ -28,6 +28,7 @@ use rustyline::{CompletionType, Config, Editor, Helper};
 use crate::open::{open_existing, open_or_create, open_read_only};
 use session::{Flow, Session};
 
+/// The arguments of `kevo shell`.
 #[derive(Args, Debug)]
 pub struct ShellArgs {
     /// Database directory.
@@ -199,17 +200,25 @@ fn interactive(session: &mut Session, history: Option<&Path>) -> Result<u64> {
             Err(ReadlineError::Eof) => break,
             Err(e) => return Err(e).context("reading a line"),
         };
-        if !line.trim().is_empty() && rl.add_history_entry(line.as_str()).unwrap_or(false) {
-            if let (Some(path), true) = (history, history_ok) {
-                if let Err(e) = save_history(&mut rl, path) {
-                    eprintln!("warning: cannot write history {}: {e:#}", path.display());
-                    history_ok = false;
+        // A multi-line paste (bracketed paste) comes back as one string: one command a line.
+        let mut exit = false;
+        for line in line.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
+            if !line.trim().is_empty() && rl.add_history_entry(line).unwrap_or(false) {
+                if let (Some(path), true) = (history, history_ok) {
+                    if let Err(e) = save_history(&mut rl, path) {
+                        eprintln!("warning: cannot write history {}: {e:#}", path.display());
+                        history_ok = false;
+                    }
                 }
             }
+            let (flow, failed) = step(session, line, None)?;
+            failures += u64::from(failed);
+            if flow == Flow::Exit {
+                exit = true;
+                break;
+            }
         }
-        let (flow, failed) = step(session, &line, None)?;
-        failures += u64::from(failed);
-        if flow == Flow::Exit {
+        if exit {
             break;
         }
     }
