@@ -71,9 +71,9 @@ pub struct ScanArgs {
     /// Take --prefix/--start/--end as hex and print keys and values as hex.
     #[arg(long, conflicts_with = "escaped")]
     hex: bool,
-    /// Take --prefix/--start/--end and print keys and values in the escaped form that
-    /// `kevo import --escaped` and `kevo shell` read back: as the default output, plus `\\`
-    /// for a backslash; text starting with `0x` is hex.
+    /// Print keys and values in the escaped form that `kevo import --escaped` and `kevo
+    /// shell` read back (like the default output, but a backslash is `\\`; see the README),
+    /// and read --prefix/--start/--end in it (text starting with `0x` is hex).
     #[arg(long)]
     escaped: bool,
 }
