@@ -362,10 +362,10 @@ fn shell_snapshot_hides_later_writes_until_release() {
     let r = shell(
         &db,
         &[],
-        "put a 1\n\
+        "put a before\n\
          snapshot\n\
-         put a 2\n\
-         put b 1\n\
+         put a after\n\
+         put b later\n\
          delete-range a b\n\
          get a\n\
          get b\n\
@@ -377,7 +377,8 @@ fn shell_snapshot_hides_later_writes_until_release() {
          release\n",
     );
     assert_eq!(r.code, 1, "the second release fails");
-    assert_eq!(r.stdout, "1\na\t1\n1\nb\t1\n");
+    // Under the snapshot: a as it was, no b; after release: a deleted, b there.
+    assert_eq!(r.stdout, "before\na\tbefore\n1\nb\tlater\n");
     assert_eq!(
         r.stderr,
         "(not found)\n(not found)\nerror: line 13: release: no snapshot is held\n"
@@ -519,6 +520,38 @@ fn shell_on_a_missing_database_is_one_error_unless_created() {
         format!("error: no database at {}", db.display())
     );
     assert!(!db.exists());
-    let r = shell(&db, &["--create"], "put a 1\nget a\n");
+    let r = shell(&db, &["--create"], "put a 1\nget a\nexit\nget a\n");
     assert_eq!((r.code, r.stdout.as_str()), (0, "1\n"), "{}", r.stderr);
+}
+
+#[test]
+fn shell_keeps_no_history_when_stdin_is_not_a_terminal() {
+    let t = tempfile::tempdir().unwrap();
+    let db = empty_db(t.path());
+    let home = t.path().join("home");
+    let state = t.path().join("state");
+    std::fs::create_dir(&home).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kevo"))
+        .args(["shell", p(&db)])
+        .env("HOME", &home)
+        .env("XDG_STATE_HOME", &state)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"put a 1\nget a\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"1\n", "no banner, no prompts");
+    assert!(!state.exists(), "no history directory");
+    assert_eq!(
+        std::fs::read_dir(&home).unwrap().count(),
+        0,
+        "no ~/.kevo_history"
+    );
 }
