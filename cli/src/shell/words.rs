@@ -245,6 +245,32 @@ mod tests {
         assert!(words("").is_empty());
     }
 
+    proptest::proptest! {
+        /// What the shell prints for any bytes without a `"`, typed back in double quotes,
+        /// is one word that parses to the same bytes; bytes whose escaped form has no
+        /// space, quote or leading `#` need no quotes at all.
+        #[test]
+        fn printed_text_typed_back_is_the_same_bytes(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)
+        ) {
+            let text = crate::escape::escape(&bytes);
+            if !text.contains('"') {
+                let w = split(&format!("get \"{text}\"")).unwrap();
+                proptest::prop_assert_eq!(w.len(), 2);
+                proptest::prop_assert_eq!(crate::escape::parse(&w[1]).unwrap(), bytes.clone());
+            }
+            let plain = !text.is_empty()
+                && !text.starts_with('#')
+                && !text.contains([' ', '"', '\'', '\u{a0}'])
+                && !text.chars().any(char::is_whitespace);
+            if plain {
+                let w = split(&format!("get {text}")).unwrap();
+                proptest::prop_assert_eq!(w.len(), 2);
+                proptest::prop_assert_eq!(crate::escape::parse(&w[1]).unwrap(), bytes);
+            }
+        }
+    }
+
     #[test]
     fn open_quotes_are_an_error() {
         assert!(split("get 'abc").is_err());
