@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use kevo::{Db, LevelStats};
 
+use crate::escape;
 use crate::open::{open_existing, open_read_only};
 
 #[derive(Args, Debug)]
@@ -68,8 +69,13 @@ pub struct ScanArgs {
     #[arg(long)]
     count: bool,
     /// Take --prefix/--start/--end as hex and print keys and values as hex.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "escaped")]
     hex: bool,
+    /// Print keys and values in the escaped form that `kevo import --escaped` and `kevo
+    /// shell` read back (like the default output, but a backslash is `\\`; see the README),
+    /// and read --prefix/--start/--end in it (text starting with `0x` is hex).
+    #[arg(long)]
+    escaped: bool,
 }
 
 #[derive(Args, Debug)]
@@ -161,9 +167,17 @@ pub fn delete(args: &DeleteArgs) -> Result<ExitCode> {
 }
 
 pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
-    let prefix = opt_arg_bytes(args.prefix.as_deref(), args.hex, "prefix")?;
-    let start = opt_arg_bytes(args.start.as_deref(), args.hex, "start key")?;
-    let end = opt_arg_bytes(args.end.as_deref(), args.hex, "end key")?;
+    let bound = |arg: Option<&str>, what: &str| -> Result<Option<Vec<u8>>> {
+        match arg {
+            Some(s) if args.escaped => escape::parse(s)
+                .map(Some)
+                .map_err(|e| anyhow!("{what} {s:?}: {e}")),
+            _ => opt_arg_bytes(arg, args.hex, what),
+        }
+    };
+    let prefix = bound(args.prefix.as_deref(), "prefix")?;
+    let start = bound(args.start.as_deref(), "start key")?;
+    let end = bound(args.end.as_deref(), "end key")?;
     let db = open_read_only(&args.db)?;
     let entries = match prefix {
         Some(p) => db.scan_prefix(&p),
@@ -192,10 +206,14 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
             line.extend_from_slice(hex::encode(&key).as_bytes());
             line.push(b'\t');
             line.extend_from_slice(hex::encode(&value).as_bytes());
-        } else {
-            escape_into(&mut line, &key);
+        } else if args.escaped {
+            escape::escape_into(&mut line, &key);
             line.push(b'\t');
-            escape_into(&mut line, &value);
+            escape::escape_into(&mut line, &value);
+        } else {
+            escape::display_into(&mut line, &key);
+            line.push(b'\t');
+            escape::display_into(&mut line, &value);
         }
         line.push(b'\n');
         out.write_all(&line)?;
@@ -284,59 +302,9 @@ fn compaction_table(before: &[LevelStats], after: &[LevelStats]) -> String {
     s
 }
 
-/// Appends `bytes` in a one-line, tab-free form: valid UTF-8 as is, except control
-/// characters (`\t`, `\n`, `\r`, other controls as `\xNN` or `\u{N}`); bytes that are not
-/// UTF-8 as `\xNN`. Backslashes are left alone, so JSON text reads naturally.
-pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\t' => out.extend_from_slice(b"\\t"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                c if c.is_control() && (c as u32) < 0x100 => {
-                    out.extend_from_slice(format!("\\x{:02x}", c as u32).as_bytes())
-                }
-                c if c.is_control() => {
-                    out.extend_from_slice(format!("\\u{{{:x}}}", c as u32).as_bytes())
-                }
-                c => {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
-            }
-        }
-        for b in chunk.invalid() {
-            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn esc(b: &[u8]) -> String {
-        let mut v = Vec::new();
-        escape_into(&mut v, b);
-        String::from_utf8(v).expect("escaped output is UTF-8")
-    }
-
-    #[test]
-    fn printable_utf8_is_shown_as_is() {
-        assert_eq!(esc(b"hello"), "hello");
-        assert_eq!(esc("Zürich/東京".as_bytes()), "Zürich/東京");
-        assert_eq!(esc(br#"{"a":"b\"c"}"#), r#"{"a":"b\"c"}"#);
-    }
-
-    #[test]
-    fn control_and_invalid_bytes_are_escaped() {
-        assert_eq!(esc(b"a\tb\nc\rd"), "a\\tb\\nc\\rd");
-        assert_eq!(esc(b"\x00\x1f\x7f"), "\\x00\\x1f\\x7f");
-        assert_eq!(esc(b"ok\xff\xfeok"), "ok\\xff\\xfeok");
-        assert_eq!(esc("\u{85}".as_bytes()), "\\x85");
-        assert_eq!(esc("\u{2028}".as_bytes()), "\u{2028}");
-    }
 
     #[test]
     fn compaction_table_lists_each_level() {

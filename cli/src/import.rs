@@ -11,6 +11,14 @@
 //!   `{"header1":"field1",...}` in column order (every field a string). CSV follows RFC 4180
 //!   quoting (a quoted field may hold commas, quotes and newlines); TSV has no quoting.
 //!
+//! - **escaped** (`--escaped` or `--format escaped`): one `key<TAB>value` record per line,
+//!   each side in the escaped form that `kevo scan --escaped` prints (see [`crate::escape`]),
+//!   so `kevo scan --escaped DB | kevo import --escaped DB2` copies every key and value byte
+//!   for byte. Only a final `\n` ends a line (a `\r` before it is part of the value, as
+//!   `\r` is escaped on output). Blank lines are skipped.
+//!
+//! FILE `-` (or no FILE) reads standard input; the format must then be given.
+//!
 //! A malformed record stops the import with `FILE:LINE: what`, after every record before it
 //! has been written.
 
@@ -26,6 +34,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kevo::WriteBatch;
 use serde_json::Value;
 
+use crate::escape;
 use crate::open::open_or_create;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -36,17 +45,24 @@ pub enum Format {
     Csv,
     /// Tab-separated values with a header line.
     Tsv,
+    /// `key<TAB>value` lines in the escaped form `kevo scan --escaped` prints.
+    Escaped,
 }
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     /// Database directory (created with default options if it holds no database).
     db: PathBuf,
-    /// The file to load.
-    file: PathBuf,
+    /// The file to load; `-` or none: standard input (then --format or --escaped is needed).
+    file: Option<PathBuf>,
     /// Input format [default: from the extension: .jsonl/.ndjson/.json, .csv, .tsv/.tab]
     #[arg(long, value_enum)]
     format: Option<Format>,
+    /// Read `key<TAB>value` lines in the escaped form that `kevo scan --escaped` prints
+    /// (same as --format escaped), so `kevo scan --escaped DB | kevo import --escaped DB2`
+    /// copies DB byte for byte.
+    #[arg(long, conflicts_with = "format")]
+    escaped: bool,
     /// JSON Lines: the member holding the key.
     #[arg(long, default_value = "key")]
     key_field: String,
@@ -326,24 +342,98 @@ impl<R: Read> RecordSource for CsvSource<R> {
     }
 }
 
-/// The source for `args`, reading `file`.
-fn open_source(args: &ImportArgs, format: Format, file: File) -> Result<Box<dyn RecordSource>> {
-    let name = args.file.display();
-    match format {
-        Format::Jsonl => {
-            if args.key_column.is_some() || args.value_column.is_some() {
-                bail!("--key-column and --value-column apply to CSV/TSV; use --key-field and --value-field for JSON Lines");
-            }
-            Ok(Box::new(JsonlSource::new(
-                BufReader::with_capacity(1 << 16, file),
-                &args.key_field,
-                &args.value_field,
-            )))
+/// `key<TAB>value` lines in the escaped form (see [`crate::escape`]).
+pub struct EscapedSource<R> {
+    input: R,
+    line: u64,
+    bytes: u64,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> EscapedSource<R> {
+    /// Reads `input` from its start (line 1).
+    pub fn new(input: R) -> Self {
+        EscapedSource {
+            input,
+            line: 0,
+            bytes: 0,
+            buf: Vec::new(),
         }
+    }
+
+    fn parse_line(text: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+        let text = std::str::from_utf8(text)
+            .map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to() + 1))?;
+        let mut fields = text.split('\t');
+        let (Some(key), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
+            let n = text.split('\t').count();
+            return Err(format!(
+                "expected key<TAB>value, found {n} tab-separated fields"
+            ));
+        };
+        let key = escape::parse(key).map_err(|e| format!("key: {e}"))?;
+        let value = escape::parse(value).map_err(|e| format!("value: {e}"))?;
+        Ok((key, value))
+    }
+}
+
+impl<R: BufRead> RecordSource for EscapedSource<R> {
+    fn next_record(&mut self) -> Result<Option<Record>, ParseError> {
+        loop {
+            self.buf.clear();
+            let n = self
+                .input
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| ParseError::new(self.line + 1, format!("read error: {e}")))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            self.bytes += n as u64;
+            let text = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+            if text.is_empty() {
+                continue;
+            }
+            let (key, value) =
+                Self::parse_line(text).map_err(|msg| ParseError::new(self.line, msg))?;
+            return Ok(Some(Record {
+                line: self.line,
+                key,
+                value,
+            }));
+        }
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+}
+
+/// The source for `args`, reading `file`.
+fn open_source(
+    args: &ImportArgs,
+    name: &str,
+    format: Format,
+    input: Box<dyn Read>,
+) -> Result<Box<dyn RecordSource>> {
+    let columns = args.key_column.is_some() || args.value_column.is_some();
+    match format {
+        Format::Jsonl | Format::Escaped if columns => {
+            bail!("--key-column and --value-column apply to CSV/TSV; use --key-field and --value-field for JSON Lines");
+        }
+        Format::Escaped => Ok(Box::new(EscapedSource::new(BufReader::with_capacity(
+            1 << 16,
+            input,
+        )))),
+        Format::Jsonl => Ok(Box::new(JsonlSource::new(
+            BufReader::with_capacity(1 << 16, input),
+            &args.key_field,
+            &args.value_field,
+        ))),
         Format::Csv | Format::Tsv => {
             let delimiter = if format == Format::Csv { b',' } else { b'\t' };
             let src = CsvSource::new(
-                file,
+                input,
                 delimiter,
                 args.key_column.as_deref(),
                 args.value_column.as_deref(),
@@ -355,30 +445,53 @@ fn open_source(args: &ImportArgs, format: Format, file: File) -> Result<Box<dyn 
 }
 
 pub fn run(args: &ImportArgs) -> Result<ExitCode> {
-    let name = args.file.display();
-    let format = match args.format.or_else(|| format_from_path(&args.file)) {
+    let path = args.file.as_deref().filter(|f| *f != Path::new("-"));
+    let name = path.map_or_else(|| "<stdin>".to_owned(), |f| f.display().to_string());
+    let given = if args.escaped {
+        Some(Format::Escaped)
+    } else {
+        args.format
+    };
+    let format = match given.or_else(|| path.and_then(format_from_path)) {
         Some(f) => f,
+        None if path.is_none() => {
+            bail!("standard input has no extension to tell its format; pass --format jsonl|csv|tsv|escaped or --escaped")
+        }
         None => bail!(
-            "cannot tell the format of {name} from its extension; pass --format jsonl|csv|tsv"
+            "cannot tell the format of {name} from its extension; pass --format jsonl|csv|tsv|escaped"
         ),
     };
-    let file = File::open(&args.file).with_context(|| format!("cannot open {name}"))?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("cannot read {name}"))?;
-    if meta.is_dir() {
-        bail!("{name} is a directory, not a file to import");
-    }
-    let total = meta.len();
-    let mut src = open_source(args, format, file)?;
+    let (input, total): (Box<dyn Read>, u64) = match path {
+        None => (Box::new(std::io::stdin().lock()), 0),
+        Some(path) => {
+            let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
+            let meta = file
+                .metadata()
+                .with_context(|| format!("cannot read {name}"))?;
+            if meta.is_dir() {
+                bail!("{name} is a directory, not a file to import");
+            }
+            (Box::new(file), meta.len())
+        }
+    };
+    let mut src = open_source(args, &name, format, input)?;
     let db = open_or_create(&args.db)?;
 
-    let pb = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template(
-            "{spinner} importing [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, eta {eta})",
+    let pb = if path.is_some() {
+        ProgressBar::new(total).with_style(
+            ProgressStyle::with_template(
+                "{spinner} importing [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, eta {eta})",
+            )
+            .expect("valid template"),
         )
-        .expect("valid template"),
-    );
+    } else {
+        ProgressBar::no_length().with_style(
+            ProgressStyle::with_template(
+                "{spinner} importing [{elapsed_precise}] {binary_bytes} ({binary_bytes_per_sec})",
+            )
+            .expect("valid template"),
+        )
+    };
     let started = Instant::now();
     let mut batch = WriteBatch::new();
     let mut imported = 0u64;
@@ -636,6 +749,60 @@ mod tests {
         let (recs, err) = read_all(&mut src);
         assert_eq!(err, None);
         assert_eq!(recs, vec![rec(2, "a", "say \"hi\", ok")]);
+    }
+
+    fn escaped(text: &[u8]) -> (Vec<Record>, Option<ParseError>) {
+        read_all(&mut EscapedSource::new(Cursor::new(text.to_vec())))
+    }
+
+    #[test]
+    fn escaped_lines_decode_every_byte() {
+        let (recs, err) = escaped(b"a\\tb\tv\\x00\\\\\n\n0x00ff\t\\x30x\r\nplain\t\n");
+        assert_eq!(err, None);
+        assert_eq!(
+            recs,
+            vec![
+                Record {
+                    line: 1,
+                    key: b"a\tb".to_vec(),
+                    value: b"v\x00\\".to_vec()
+                },
+                Record {
+                    line: 3,
+                    key: b"\x00\xff".to_vec(),
+                    value: b"0x\r".to_vec()
+                },
+                Record {
+                    line: 4,
+                    key: b"plain".to_vec(),
+                    value: Vec::new()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn escaped_lines_that_are_malformed_name_their_line() {
+        let (recs, err) = escaped(b"k\tv\nno tab here\n");
+        assert_eq!(recs.len(), 1);
+        assert_eq!(
+            err,
+            Some(ParseError::new(
+                2,
+                "expected key<TAB>value, found 1 tab-separated fields"
+            ))
+        );
+        let (_, err) = escaped(b"a\tb\tc\n");
+        assert_eq!(
+            err.unwrap().msg,
+            "expected key<TAB>value, found 3 tab-separated fields"
+        );
+        let (_, err) = escaped(b"k\\q\tv\n");
+        assert!(err.unwrap().msg.starts_with("key: unknown escape \\q"));
+        let (_, err) = escaped(b"k\t0xz\n");
+        assert!(err.unwrap().msg.starts_with("value: not valid hex"));
+        let (_, err) = escaped(b"k\t\xff\n");
+        assert_eq!(err.unwrap().msg, "not valid UTF-8 at byte 3");
     }
 
     #[test]

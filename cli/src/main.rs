@@ -10,8 +10,10 @@ mod bench;
 mod check;
 mod commands;
 mod dump;
+mod escape;
 mod import;
 mod open;
+mod shell;
 mod stress;
 
 use std::io;
@@ -31,7 +33,8 @@ struct Cli {
 enum Command {
     /// Run LevelDB db_bench-style workloads and print throughput and latency.
     Bench(bench::BenchArgs),
-    /// Bulk-load a JSON Lines, CSV or TSV file (creates the database if missing).
+    /// Bulk-load a JSON Lines, CSV, TSV or escaped `key<TAB>value` file, or stdin (creates the
+    /// database if missing).
     Import(import::ImportArgs),
     /// Print the value of KEY (exit code 1 if absent).
     Get(commands::GetArgs),
@@ -73,6 +76,11 @@ enum Command {
     /// manifest, key order and the manifest's metadata of each table, and the version's
     /// consistency (no overlap in L1+). Prints a summary; exit code 1 on any problem.
     Check(check::CheckArgs),
+    /// An interactive shell on DB: get, put, delete, delete-range, scan, count, batches,
+    /// transactions, snapshots, stats, flush, compact (`help` inside lists them). Keys and
+    /// values are typed and shown escaped (`\x00`, `\n`, `\\`) or as `0x` hex. With stdin
+    /// not a terminal it runs commands line by line; exit code 1 if any failed.
+    Shell(shell::ShellArgs),
     /// Run random puts, deletes, batches, gets, scans, snapshots and transactions from
     /// several threads for a set time, with flushes, compactions and reopens going on, and
     /// check every result against an in-memory model. Exit code 1 on any mismatch.
@@ -98,6 +106,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => backup::backup(&args),
         Command::Restore(args) => backup::restore(&args),
         Command::Stress(args) => stress::run(&args),
+        Command::Shell(args) => shell::run(&args),
     };
     match result {
         Ok(code) => code,
