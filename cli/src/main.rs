@@ -2,7 +2,8 @@
 //!
 //! One module per command group: [`bench`] (db_bench workloads), [`import`] (JSON Lines /
 //! CSV / TSV bulk load), [`commands`] (get, put, delete, scan, stats, compact), [`dump`]
-//! (dump-sst, dump-wal, manifest: human-readable views of single files). Every error is reported as one
+//! (dump-sst, dump-wal, manifest: human-readable views of single files), [`serve`] (the
+//! database over HTTP/JSON, from the `kevo-server` crate). Every error is reported as one
 //! line `error: ...` on stderr with exit code 1; usage errors are clap's (exit code 2).
 
 mod backup;
@@ -12,6 +13,7 @@ mod commands;
 mod dump;
 mod import;
 mod open;
+mod serve;
 mod stress;
 
 use std::io;
@@ -77,6 +79,10 @@ enum Command {
     /// several threads for a set time, with flushes, compactions and reopens going on, and
     /// check every result against an in-memory model. Exit code 1 on any mismatch.
     Stress(stress::StressArgs),
+    /// Serve DB over HTTP/JSON (see server/README.md for the routes) until SIGINT or
+    /// SIGTERM, then shut down gracefully and close DB. Creates DB if missing. Prints
+    /// `listening on http://ADDR` first.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +104,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => backup::backup(&args),
         Command::Restore(args) => backup::restore(&args),
         Command::Stress(args) => stress::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     match result {
         Ok(code) => code,
