@@ -11,11 +11,12 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use kevo_server::{Server, ServerConfig, SyncDefault, TlsFiles};
 
-use crate::open::open_or_create;
+use crate::open::{open_or_create, open_read_only};
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Database directory; created with default options if there is no database there.
+    /// Database directory; created with default options if there is no database there
+    /// (except with --read-only).
     db: PathBuf,
     /// Address to listen on (port 0 picks a free port; the first line printed tells which).
     /// Anything but a loopback address needs --token.
@@ -48,6 +49,13 @@ pub struct ServeArgs {
     /// How long shutdown waits for requests in flight, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     shutdown_grace_ms: u64,
+    /// Most scans streaming at once; more get 503.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_scans: usize,
+    /// Open the existing DB read-only (no LOCK taken, beside a writer process): reads are
+    /// served, writes get 503 `read_only`.
+    #[arg(long)]
+    read_only: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -87,10 +95,15 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         request_timeout: Duration::from_millis(args.timeout_ms),
         max_connections: args.max_connections,
         shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
+        max_scans: args.max_scans,
     };
     // Refuse a bad configuration before creating a database for it.
     config.validate()?;
-    let db = Arc::new(open_or_create(&args.db)?);
+    let db = Arc::new(if args.read_only {
+        open_read_only(&args.db)?
+    } else {
+        open_or_create(&args.db)?
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -204,37 +204,74 @@ fn token_is_required_off_loopback_and_checked_on_every_route_but_healthz() {
     let token = dir.path().join("token");
     std::fs::write(&token, "s3cret\n").unwrap();
     let serve = Serve::start(&db, &["--token", token.to_str().unwrap()]);
-    let mut conn = connect(serve.addr);
-    let (status, body) = request(&mut conn, "GET", "/v1/stats", &[], b"").unwrap();
+    // A fresh connection per request: a refused request's body is not read, so the server
+    // may close the connection after answering.
+    let (status, body) = request(&mut connect(serve.addr), "GET", "/v1/stats", &[], b"").unwrap();
     assert_eq!(status, 401);
     assert!(String::from_utf8_lossy(&body).contains("\"error\":\"unauthorized\""));
     let wrong = [("authorization", "Bearer s3creT")];
     assert_eq!(
-        request(&mut conn, "PUT", "/v1/kv/a", &wrong, b"1")
+        request(&mut connect(serve.addr), "PUT", "/v1/kv/a", &wrong, b"1")
             .unwrap()
             .0,
         401
     );
     let right = [("authorization", "Bearer s3cret")];
     assert_eq!(
-        request(&mut conn, "PUT", "/v1/kv/a", &right, b"1")
+        request(&mut connect(serve.addr), "PUT", "/v1/kv/a", &right, b"1")
             .unwrap()
             .0,
         204
     );
     assert_eq!(
-        request(&mut conn, "GET", "/v1/kv/a", &right, b"")
+        request(&mut connect(serve.addr), "GET", "/v1/kv/a", &right, b"")
             .unwrap()
             .0,
         200
     );
     assert_eq!(
-        request(&mut conn, "GET", "/healthz", &[], b"").unwrap().0,
+        request(&mut connect(serve.addr), "GET", "/healthz", &[], b"")
+            .unwrap()
+            .0,
         200
     );
     // Unknown routes need the token too (nothing is told without it).
     assert_eq!(
-        request(&mut conn, "GET", "/nothing", &[], b"").unwrap().0,
+        request(&mut connect(serve.addr), "GET", "/nothing", &[], b"")
+            .unwrap()
+            .0,
         401
     );
+}
+
+#[test]
+fn read_only_serves_reads_beside_a_writer_and_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let r = kevo(["serve".as_ref(), db.as_os_str(), "--read-only".as_ref()]);
+    assert_one_error(&r, 1, "no database at");
+    let writer = kevo::Db::open(&db, kevo::Options::default()).unwrap();
+    writer.put(b"k", b"1").unwrap();
+    // The writer keeps the database open (and locked) while the server reads it.
+    let serve = Serve::start(&db, &["--read-only"]);
+    let mut conn = connect(serve.addr);
+    let (status, body) = request(&mut conn, "GET", "/v1/kv/k", &[], b"").unwrap();
+    assert_eq!((status, body.as_slice()), (200, &b"1"[..]));
+    let (status, body) = request(&mut conn, "PUT", "/v1/kv/k", &[], b"2").unwrap();
+    assert_eq!(status, 503);
+    assert!(String::from_utf8_lossy(&body).contains("\"error\":\"read_only\""));
+    // The server catches up with the writer within about a second.
+    writer.put(b"k", b"3").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = request(&mut conn, "GET", "/v1/kv/k", &[], b"").unwrap();
+        if body == b"3" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never saw the writer's put"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

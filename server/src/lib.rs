@@ -51,6 +51,7 @@
 //! | 412 | `precondition_failed` | `If-Match` / `If-None-Match` did not hold |
 //! | 413 | `payload_too_large` | body over [`ServerConfig::max_body`] |
 //! | 503 | `background`, `closed`, `read_only` | the database does not take writes now (after a background error it still serves reads) |
+//! | 503 | `busy` | [`ServerConfig::max_scans`] scans are already streaming |
 //! | 500 | `io`, `corruption`, `locked`, ... | other engine errors, by the engine's error kind |
 //!
 //! **Security**: only loopback addresses may be bound without a token
@@ -98,6 +99,10 @@ pub use error::ApiError;
 
 /// The default address: loopback, port 7878.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7878);
+
+/// How often a server on a read-only handle ([`Db::open_read_only`]) catches up with the
+/// database's writer ([`Db::refresh`]): every second.
+pub const READ_ONLY_REFRESH: Duration = Duration::from_secs(1);
 
 /// The default [`ServerConfig::max_body`]: 64 MiB.
 pub const DEFAULT_MAX_BODY: usize = 64 << 20;
@@ -147,6 +152,9 @@ pub struct ServerConfig {
     /// How long a graceful shutdown waits for requests in flight before closing their
     /// connections. Default 10 s.
     pub shutdown_grace: Duration,
+    /// Most scans streaming at once (each holds a thread of the blocking pool); more get
+    /// 503 `busy`. Default 64.
+    pub max_scans: usize,
 }
 
 impl Default for ServerConfig {
@@ -160,6 +168,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
             shutdown_grace: Duration::from_secs(10),
+            max_scans: 64,
         }
     }
 }
@@ -168,8 +177,8 @@ impl ServerConfig {
     /// Checks the settings.
     ///
     /// Errors: [`ServeError::Config`] for a non-loopback address without a token, an empty
-    /// token, `max_body` over [`kevo::MAX_VALUE_SIZE`], a zero `max_connections` or
-    /// `request_timeout`.
+    /// token, `max_body` over [`kevo::MAX_VALUE_SIZE`], a zero `max_connections`,
+    /// `max_scans` or `request_timeout`.
     pub fn validate(&self) -> Result<(), ServeError> {
         if self.token.as_deref() == Some("") {
             return Err(ServeError::Config("the token is empty".into()));
@@ -191,6 +200,9 @@ impl ServerConfig {
             return Err(ServeError::Config(
                 "max_connections must be at least 1".into(),
             ));
+        }
+        if self.max_scans == 0 {
+            return Err(ServeError::Config("max_scans must be at least 1".into()));
         }
         if self.request_timeout.is_zero() {
             return Err(ServeError::Config(
@@ -230,6 +242,8 @@ pub(crate) struct AppState {
     pub(crate) db: Arc<Db>,
     pub(crate) config: ServerConfig,
     pub(crate) metrics: observe::Metrics,
+    /// One permit per scan that may run.
+    pub(crate) scan_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// The routes and middleware for `db`, without a listener: for embedding in another axum
@@ -242,6 +256,7 @@ pub fn router(db: Arc<Db>, config: ServerConfig) -> Result<Router, ServeError> {
     let max_body = config.max_body;
     let state = Arc::new(AppState {
         db,
+        scan_permits: Arc::new(tokio::sync::Semaphore::new(config.max_scans)),
         config,
         metrics: observe::Metrics::new(),
     });
@@ -349,6 +364,21 @@ impl Server {
         let timeout = config.request_timeout;
         let limit = limit::LimitAcceptor::new(config.max_connections);
         let app = router(db.clone(), config)?;
+        if db.is_read_only() {
+            // A read-only handle sees the database as of its last refresh: catch up with the
+            // writer every second.
+            let db = Arc::downgrade(&db);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(READ_ONLY_REFRESH);
+                loop {
+                    tick.tick().await;
+                    let Some(db) = db.upgrade().filter(|db| !db.is_closed()) else {
+                        return;
+                    };
+                    let _ = tokio::task::spawn_blocking(move || db.refresh()).await;
+                }
+            });
+        }
         let handle = axum_server::Handle::new();
         let h = handle.clone();
         tokio::spawn(async move {

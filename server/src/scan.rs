@@ -4,12 +4,21 @@
 //! [`CHUNK_BYTES`] of lines into a channel of [`CHANNEL_CHUNKS`] slots; the response body
 //! reads from it. A slow client therefore holds at most that much per scan, and a client that
 //! disconnects drops the body, so the next send fails and the thread stops.
+//!
+//! A scan holds a blocking thread and an iterator (which keeps the files it reads from being
+//! deleted), so both are bounded: at most [`ServerConfig::max_scans`](crate::ServerConfig)
+//! run at once (more get 503 `busy`), and a client that takes no data for
+//! [`ServerConfig::request_timeout`](crate::ServerConfig) has its scan ended. A scan that
+//! ends early for any reason other than a read error (reported as a last JSON line) ends the
+//! response without HTTP's final chunk, so the client sees an incomplete body, never a
+//! silently short one.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderValue, Uri};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use kevo::ReadOptions;
 use serde_json::{Map, Value};
@@ -72,6 +81,20 @@ pub(crate) async fn scan(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let p = params(&uri)?;
+    let Ok(permit) = state.scan_permits.clone().try_acquire_owned() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!(
+                "{} scans are running, the most this server allows; retry later",
+                state.config.max_scans
+            ),
+        ));
+    };
+    let stall = state.config.request_timeout;
+    let runtime = tokio::runtime::Handle::current();
+    let complete = Arc::new(AtomicBool::new(false));
+    let done = complete.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), ApiError>>();
     let db = state.db.clone();
@@ -80,6 +103,13 @@ pub(crate) async fn scan(
     let running = Running(gauge);
     tokio::task::spawn_blocking(move || {
         let _running = running;
+        let _permit = permit;
+        // Waits until the client takes a chunk; false if it left or took nothing for `stall`.
+        let send = |chunk: Bytes| {
+            runtime
+                .block_on(tokio::time::timeout(stall, tx.send(chunk)))
+                .is_ok_and(|sent| sent.is_ok())
+        };
         let read = ReadOptions {
             lower_bound: p.start.clone(),
             upper_bound: p.end.clone(),
@@ -117,8 +147,8 @@ pub(crate) async fn scan(
                     &mut buf,
                     Vec::with_capacity(CHUNK_BYTES + 1024),
                 ));
-                if tx.blocking_send(chunk).is_err() {
-                    return; // the client went away
+                if !send(chunk) {
+                    return; // the client went away or stalled
                 }
             }
             if p.reverse {
@@ -132,17 +162,26 @@ pub(crate) async fn scan(
             buf.extend_from_slice(line.as_bytes());
             buf.push(b'\n');
         }
-        if !buf.is_empty() {
-            let _ = tx.blocking_send(Bytes::from(buf));
+        if !buf.is_empty() && !send(Bytes::from(buf)) {
+            return;
         }
+        done.store(true, Ordering::Release);
     });
     ready_rx
         .await
         .map_err(|_| ApiError::internal("the scan thread ended before starting"))??;
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
+    let stream = futures_util::stream::unfold(Some(rx), move |rx| {
+        let complete = complete.clone();
+        async move {
+            let mut rx = rx?;
+            match rx.recv().await {
+                Some(chunk) => Some((Ok(chunk), Some(rx))),
+                // The thread is gone: cleanly at the end, or cut short (an error aborts the
+                // response).
+                None if complete.load(Ordering::Acquire) => None,
+                None => Some((Err(std::io::Error::other("the scan was cut short")), None)),
+            }
+        }
     });
     let mut res = Response::new(Body::from_stream(stream));
     res.headers_mut().insert(

@@ -231,3 +231,45 @@ async fn a_scan_of_1m_keys_keeps_rss_bounded() {
     );
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_are_capped_and_a_stalled_client_loses_its_scan() {
+    let t = TestServer::with(kevo_server::ServerConfig {
+        max_scans: 1,
+        request_timeout: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    // Far more than the socket buffers hold, so the scan waits on the client.
+    load(&t.db, 150_000, 100);
+    let res = t.client.get(t.url("/v1/scan")).send().await.unwrap();
+    let mut stalled = res.bytes_stream();
+    assert!(!stalled.next().await.unwrap().unwrap().is_empty());
+    // A second scan while the first holds the only slot.
+    let v = common::error_body(t.client.get(t.url("/v1/scan")).send().await.unwrap(), 503).await;
+    assert_eq!(v["error"], "busy");
+    // The first client reads nothing more: after the timeout its scan ends...
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while scans_running(&t).await != 0 {
+        assert!(Instant::now() < deadline, "a stalled scan went on");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // ...its body is cut off (an error, not a short success)...
+    let mut failed = false;
+    while let Some(chunk) = stalled.next().await {
+        if chunk.is_err() {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "the cut-short scan ended like a complete one");
+    // ...and the slot is free again.
+    let res = t
+        .client
+        .get(t.url("/v1/scan?limit=10"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(count_scan(res, false).await, 10);
+    t.stop().await;
+}

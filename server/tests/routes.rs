@@ -727,3 +727,70 @@ async fn graceful_shutdown_closes_the_database() {
     assert_eq!(db.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
     drop(tmp);
 }
+
+#[tokio::test]
+async fn shutdown_lets_requests_in_flight_finish_within_the_grace_period() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = TestServer::with(ServerConfig {
+        shutdown_grace: Duration::from_secs(5),
+        ..Default::default()
+    })
+    .await;
+    // A request in flight: its headers are in, half its body.
+    let mut s = tokio::net::TcpStream::connect(t.server.local_addr())
+        .await
+        .unwrap();
+    s.write_all(b"PUT /v1/kv/inflight HTTP/1.1\r\nhost: x\r\ncontent-length: 6\r\n\r\nabc")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let TestServer {
+        db, server, dir, ..
+    } = t;
+    let stopping = tokio::spawn(server.shutdown());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !stopping.is_finished(),
+        "shutdown waits for the request in flight"
+    );
+    s.write_all(b"def").await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 204"), "{text}");
+    stopping.await.unwrap().unwrap();
+    assert!(db.is_closed());
+    drop(db);
+    let db = kevo::Db::reopen(dir.path()).unwrap();
+    assert_eq!(
+        db.get(b"inflight").unwrap().as_deref(),
+        Some(&b"abcdef"[..])
+    );
+}
+
+#[tokio::test]
+async fn shutdown_gives_up_on_requests_after_the_grace_period() {
+    use tokio::io::AsyncWriteExt;
+    let t = TestServer::with(ServerConfig {
+        shutdown_grace: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    let mut s = tokio::net::TcpStream::connect(t.server.local_addr())
+        .await
+        .unwrap();
+    s.write_all(b"PUT /v1/kv/never HTTP/1.1\r\nhost: x\r\ncontent-length: 6\r\n\r\nabc")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let TestServer { db, server, .. } = t;
+    server.shutdown().await.unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
+    assert!(db.is_closed());
+    assert_eq!(
+        db.get(b"never").err().map(|e| e.to_string()),
+        Some("database is closed".into())
+    );
+}
