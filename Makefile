@@ -4,7 +4,7 @@ SHELL  := /bin/bash
 CARGO  ?= cargo
 PYTHON ?= python3
 
-.PHONY: all build demo demo-main test test-rust lint toolchain bench crash-test clean
+.PHONY: all build demo demo-main test test-rust lint toolchain bench crash-test server-rss clean
 
 # Each binding adds its own test and demo steps from mk/<binding>.mk (appending to TESTS and
 # DEMOS), so the targets below stay short and every binding's rules live in one file.
@@ -46,6 +46,11 @@ toolchain:
 ## crash-test: the SIGKILL crash loop at scale (10,000 cycles; `make test` runs 300)
 crash-test:
 	KEVO_KILL_CYCLES=$${KEVO_KILL_CYCLES:-10000} $(CARGO) test --release -p kevo --test kill -- --nocapture
+
+## server-rss: kevo serve streams a scan of 1,000,000 keys (~230 MB of NDJSON) while the
+## process's RSS grows by under 64 MiB (the #[ignore]d test of server/tests/load.rs)
+server-rss:
+	$(CARGO) test --release -p kevo-server --test load -- --ignored --nocapture
 
 ## bench: the workspace's cargo benchmarks
 bench:

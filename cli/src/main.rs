@@ -2,7 +2,10 @@
 //!
 //! One module per command group: [`bench`] (db_bench workloads), [`import`] (JSON Lines /
 //! CSV / TSV bulk load), [`commands`] (get, put, delete, scan, stats, compact), [`dump`]
-//! (dump-sst, dump-wal, manifest: human-readable views of single files). Every error is reported as one
+//! (dump-sst, dump-wal, manifest: human-readable views of single files), [`serve`] (the
+//! database over HTTP/JSON, from the `kevo-server` crate), [`shell`] (the interactive shell),
+//! [`backup`] (incremental backups and restores), [`escape`] (the escaped form of bytes that
+//! scan, import and the shell share). Every error is reported as one
 //! line `error: ...` on stderr with exit code 1; usage errors are clap's (exit code 2).
 
 mod backup;
@@ -13,6 +16,7 @@ mod dump;
 mod escape;
 mod import;
 mod open;
+mod serve;
 mod shell;
 mod stress;
 
@@ -85,6 +89,10 @@ enum Command {
     /// several threads for a set time, with flushes, compactions and reopens going on, and
     /// check every result against an in-memory model. Exit code 1 on any mismatch.
     Stress(stress::StressArgs),
+    /// Serve DB over HTTP/JSON (see server/README.md for the routes) until SIGINT or
+    /// SIGTERM, then shut down gracefully and close DB. Creates DB if missing. Prints
+    /// `listening on http://ADDR` first.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +115,7 @@ fn main() -> ExitCode {
         Command::Restore(args) => backup::restore(&args),
         Command::Stress(args) => stress::run(&args),
         Command::Shell(args) => shell::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     match result {
         Ok(code) => code,
